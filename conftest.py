@@ -1,0 +1,53 @@
+"""Fixtures shared by every test: a clean SMS outbox and cache, API clients, factories' users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from sms.backends import locmem
+from sms.backends.locmem import SmsMessage
+from users.models import User
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox() -> Iterator[list[SmsMessage]]:
+    """The locmem backend's outbox, emptied in place before and after each test."""
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Cooldowns and counters live in the cache: every test starts without any."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """An anonymous JSON client."""
+    return APIClient()
+
+
+@pytest.fixture
+def active_user(db: None) -> User:
+    """An activated user whose password is `users.tests.factories.PASSWORD`."""
+    from users.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def auth_client(active_user: User) -> APIClient:
+    """A client carrying a valid access token of `active_user`."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(active_user).access_token}")
+    return client

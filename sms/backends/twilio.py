@@ -1,0 +1,93 @@
+"""Twilio's Programmable Messaging over plain `requests` (POST .../Accounts/{sid}/Messages.json)."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from django.conf import settings
+
+from sms.backends.base import BaseSmsBackend
+from sms.exceptions import SmsNumberRejected, SmsUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Twilio error codes that mean "this number will not get the message": trying again cannot help.
+# 21211 invalid 'To', 21614 not a mobile number, 21612 unreachable 'To', 21635 not a valid mobile
+# number for this route, 21610 the recipient replied STOP.
+REJECTION_CODES = frozenset({21211, 21614, 21612, 21635, 21610})
+
+
+class SmsBackend(BaseSmsBackend):
+    """Sends through Twilio. Configured by TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_API_URL."""
+
+    name = "twilio"
+    # The send runs inside the sign-up transaction: it must end in bounded time whatever Twilio does.
+    connect_timeout: float = 3.05
+    read_timeout: float = 7.0
+
+    def __init__(
+        self,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        from_number: str | None = None,
+        api_url: str | None = None,
+    ) -> None:
+        self.account_sid = account_sid if account_sid is not None else settings.TWILIO_ACCOUNT_SID
+        self.auth_token = auth_token if auth_token is not None else settings.TWILIO_AUTH_TOKEN
+        self.from_number = from_number if from_number is not None else settings.TWILIO_FROM_NUMBER
+        self.api_url = (api_url if api_url is not None else settings.TWILIO_API_URL).rstrip("/")
+
+    def is_available(self) -> bool:
+        """False (and an ERROR log) when a credential or the sender number is missing."""
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", self.account_sid),
+                ("TWILIO_AUTH_TOKEN", self.auth_token),
+                ("TWILIO_FROM_NUMBER", self.from_number),
+            )
+            if not value
+        ]
+        if missing:
+            logger.error("Twilio backend is not configured: %s missing", ", ".join(missing))
+            return False
+        return True
+
+    def send(self, phone: str, text: str) -> None:
+        """POST the message; return when Twilio answered 2xx. Raises SmsNumberRejected or SmsUnavailable."""
+        url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        try:
+            response = requests.post(
+                url,
+                data={"To": phone, "From": self.from_number, "Body": text},
+                auth=(self.account_sid, self.auth_token),
+                timeout=(self.connect_timeout, self.read_timeout),
+            )
+        except requests.Timeout as exc:
+            # A read timeout may come after Twilio queued the message: the outcome is unknown.
+            raise SmsUnavailable(f"twilio timed out: {type(exc).__name__}", provider_code="timeout") from exc
+        except requests.RequestException as exc:
+            raise SmsUnavailable(f"twilio unreachable: {type(exc).__name__}", provider_code="connection") from exc
+
+        if 200 <= response.status_code < 300:
+            sid = _json(response).get("sid", "")
+            logger.info("Twilio accepted message %s", sid)
+            return
+        error = _json(response)
+        code = error.get("code")
+        message = f"twilio answered HTTP {response.status_code}, error {code}: {error.get('message', '')}"
+        if response.status_code == 400 and code in REJECTION_CODES:
+            raise SmsNumberRejected(message, provider_code=code)
+        if response.status_code in (401, 403):
+            logger.error("Twilio refused our credentials (HTTP %s, error %s)", response.status_code, code)
+        raise SmsUnavailable(message, provider_code=code if code is not None else response.status_code)
+
+
+def _json(response: requests.Response) -> dict:
+    """The body as a JSON object, or {} when it is not one (an HTML error page from a proxy, say)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,1 @@
+"""Accounts: the phone-number User, SMS activation codes, and the services that sign people up and in."""

@@ -1,0 +1,11 @@
+"""App configuration for users."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class UsersConfig(AppConfig):
+    """The users app."""
+
+    name = "users"
+    verbose_name = _("Users")

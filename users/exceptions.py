@@ -1,0 +1,120 @@
+"""What the account services refuse, each with its HTTP status and stable code (see waterbill.errors)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from waterbill.errors import DomainError
+
+
+class PhoneTaken(DomainError):
+    """The number belongs to an account that cannot be replaced (active, or pending with a live code)."""
+
+    default_code = "phone_taken"
+    default_detail = _("An account already uses this number. Log in, or reset your password.")
+    field = "phone"
+
+
+class PhoneRejected(DomainError):
+    """The SMS provider refused the number (not a reachable mobile, opted out, blocked...)."""
+
+    default_code = "phone_rejected"
+    default_detail = _("This number cannot receive our SMS. Check it, or use another mobile number.")
+    field = "phone"
+
+
+class SmsUnavailable(DomainError):
+    """The SMS could not be sent (provider down, unreachable, slow or misconfigured): nothing was kept."""
+
+    status_code = 503
+    default_code = "sms_unavailable"
+    default_detail = _("The SMS service is temporarily unavailable. Please try again in a minute.")
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=60)
+
+
+class ResendTooSoon(DomainError):
+    """A code was sent to this number less than the cooldown ago."""
+
+    status_code = 429
+    default_code = "resend_too_soon"
+    default_detail = _("A code was sent a moment ago. Please wait before asking for a new one.")
+
+
+class ResendLimitReached(DomainError):
+    """The hourly number of codes for this number is used up."""
+
+    status_code = 429
+    default_code = "resend_limit_reached"
+    default_detail = _("Too many codes were sent to this number. Please try again later.")
+
+
+class AccountNotPending(DomainError):
+    """An activation code was asked for an account that is not waiting for activation."""
+
+    default_code = "account_not_pending"
+    default_detail = _("This account is not waiting for activation.")
+
+
+class CodeInvalid(DomainError):
+    """Wrong code (or no code was ever sent to this number)."""
+
+    default_code = "code_invalid"
+    default_detail = _("This code is not valid.")
+
+    @classmethod
+    def with_remaining(cls, remaining: int) -> CodeInvalid:
+        """The error for a wrong guess, telling how many attempts the code has left."""
+        message = ngettext_lazy(
+            "This code is not valid. %(remaining)d attempt left.",
+            "This code is not valid. %(remaining)d attempts left.",
+            "remaining",
+        ) % {"remaining": remaining}
+        return cls(message)
+
+
+class CodeExpired(DomainError):
+    """The code is past its lifetime."""
+
+    default_code = "code_expired"
+    default_detail = _("This code has expired. Ask for a new one.")
+
+
+class CodeUsed(DomainError):
+    """The code was already used: the account is active."""
+
+    default_code = "code_used"
+    default_detail = _("This code has already been used. Your account is active: log in.")
+
+
+class CodeAttemptsExceeded(DomainError):
+    """Too many wrong guesses: this code is dead."""
+
+    default_code = "code_attempts_exceeded"
+    default_detail = _("Too many wrong codes. Ask for a new code.")
+
+
+class InvalidCredentials(DomainError):
+    """Unknown phone or wrong password (deliberately indistinguishable)."""
+
+    status_code = 401
+    default_code = "invalid_credentials"
+    default_detail = _("Wrong phone number or password.")
+
+
+class AccountInactive(DomainError):
+    """Right password, but the account was never activated: the app shows the activation screen."""
+
+    status_code = 403
+    default_code = "account_inactive"
+    default_detail = _("This account is not activated yet. Enter the code we sent you by SMS.")
+
+
+class AccountDisabled(DomainError):
+    """Right password, but an administrator disabled the account."""
+
+    status_code = 403
+    default_code = "account_disabled"
+    default_detail = _("This account has been disabled.")

@@ -1,0 +1,176 @@
+"""The phone-number User and the hashed, short-lived activation codes sent to it by SMS."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from users.phone import InvalidPhoneNumber, normalize_phone
+
+CODE_DIGITS = 6
+
+
+def validate_phone(value: str) -> None:
+    """Model-field validator: `value` must be an accepted phone number (any spelling normalize_phone takes)."""
+    try:
+        normalize_phone(value)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError(str(exc), code=exc.code) from None
+
+
+class UserManager(BaseUserManager["User"]):
+    """Creates users from any accepted phone spelling, stored as E.164."""
+
+    use_in_migrations = True
+
+    def _create(self, phone: str, password: str | None, **extra: Any) -> User:
+        user = self.model(phone=normalize_phone(phone), **extra)
+        user.set_password(password)  # None gives an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, phone: str, password: str | None = None, **extra: Any) -> User:
+        """A pending user (inactive until activation unless `is_active=True` is passed)."""
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(phone, password, **extra)
+
+    def create_superuser(self, phone: str, password: str | None = None, **extra: Any) -> User:
+        """An active staff superuser (what `manage.py createsuperuser` makes)."""
+        extra.update(is_staff=True, is_superuser=True, is_active=True)
+        extra.setdefault("activated_at", timezone.now())
+        return self._create(phone, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Look a user up by phone in any accepted spelling (login forms, createsuperuser)."""
+        try:
+            phone = normalize_phone(username or "")
+        except InvalidPhoneNumber:
+            raise self.model.DoesNotExist from None
+        return self.get(phone=phone)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An account identified by its mobile phone number (E.164), inactive until its SMS code is entered."""
+
+    phone = models.CharField(
+        _("phone number"), max_length=16, unique=True, validators=[validate_phone], help_text=_("E.164, e.g. +237670123456")
+    )
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    is_active = models.BooleanField(_("active"), default=False)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.phone
+
+    def get_full_name(self) -> str:
+        """First and last name, or the phone number when both are empty."""
+        return f"{self.first_name} {self.last_name}".strip() or self.phone
+
+    def get_short_name(self) -> str:
+        """The first name, or the phone number."""
+        return self.first_name or self.phone
+
+    @property
+    def is_pending(self) -> bool:
+        """Signed up, never activated (an account deactivated by an admin is not pending)."""
+        return not self.is_active and self.activated_at is None
+
+
+class ActivationTokenQuerySet(models.QuerySet["ActivationToken"]):
+    """Queries on activation codes."""
+
+    def live(self, now: datetime) -> ActivationTokenQuerySet:
+        """Codes that can still be entered at `now`: unused, unexpired, attempts left."""
+        return self.filter(
+            used_at__isnull=True, expires_at__gt=now, attempts__lt=settings.ACTIVATION_MAX_ATTEMPTS
+        )
+
+
+class ActivationToken(models.Model):
+    """One SMS activation code, stored only as a keyed hash.
+
+    A new code supersedes the user's earlier ones by expiring them (the rows stay, for the admin's view
+    of a user's history). Only the newest live row of a user can be used.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activation_tokens", verbose_name=_("user")
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    objects = ActivationTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+        ordering = ["-created_at", "-id"]
+        get_latest_by = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="activation_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.created_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def generate_code() -> str:
+        """A uniformly random 6-digit code from `secrets` (leading zeros kept)."""
+        return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+    @staticmethod
+    def hash_code(code: str) -> str:
+        """HMAC-SHA256 of `code` keyed with a secret derived from SECRET_KEY, as 64 hex digits.
+
+        Keyed, so a copy of the database alone does not let anyone try the million codes offline.
+        """
+        key = hashlib.sha256(b"waterbill.activation-code:" + settings.SECRET_KEY.encode()).digest()
+        return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+    @classmethod
+    def create_token(cls, user: User, code: str | None = None, *, now: datetime | None = None) -> ActivationToken:
+        """Save a new code for `user`, valid for ACTIVATION_CODE_TTL from `now`, and return the row.
+
+        With no `code`, one is generated. The clear code is kept only on the returned instance
+        (`token.code`, never saved) so the caller can send it.
+        """
+        now = now or timezone.now()
+        code = code if code is not None else cls.generate_code()
+        token = cls.objects.create(
+            user=user, code_hash=cls.hash_code(code), created_at=now, expires_at=now + settings.ACTIVATION_CODE_TTL
+        )
+        token.code = code
+        return token
+
+    def matches(self, code: str) -> bool:
+        """Constant-time comparison of `code` with the stored hash."""
+        return hmac.compare_digest(self.code_hash, self.hash_code(code))
+
+    def is_expired(self, now: datetime) -> bool:
+        """Past its expiry time at `now`."""
+        return now >= self.expires_at

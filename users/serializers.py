@@ -1,0 +1,128 @@
+"""Input and output serializers of the account API. Phone numbers enter through PhoneField only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from users.models import User
+from users.phone import MAX_INPUT_LENGTH, InvalidPhoneNumber, normalize_phone
+from users.validation import NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, validate_name
+
+
+@extend_schema_field({"type": "string", "example": "+237670123456", "maxLength": MAX_INPUT_LENGTH})
+class PhoneField(serializers.CharField):
+    """A phone number in any accepted spelling in, E.164 out (codes: see users.phone.normalize_phone)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_INPUT_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_phone(value)
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(str(exc), code=exc.code) from None
+
+
+def name_field(**kwargs: Any) -> serializers.CharField:
+    """A first or last name: 1-150 characters, no control characters."""
+    return serializers.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_name], **kwargs)
+
+
+def password_field() -> serializers.CharField:
+    """A write-only password, taken as typed (no trimming)."""
+    return serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"}
+    )
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """The account as the app sees it; only the names can be changed (PATCH /users/me/)."""
+
+    first_name = name_field()
+    last_name = name_field()
+
+    class Meta:
+        model = User
+        fields = ["id", "phone", "first_name", "last_name", "is_active", "date_joined", "activated_at"]
+        read_only_fields = ["id", "phone", "is_active", "date_joined", "activated_at"]
+
+
+class RegisterSerializer(serializers.Serializer):
+    """Sign-up input. The service checks the password rules and the phone's availability."""
+
+    phone = PhoneField()
+    first_name = name_field()
+    last_name = name_field()
+    password = password_field()
+    password_confirm = password_field()
+
+
+class RegistrationSerializer(serializers.Serializer):
+    """Sign-up answer: the pending user, when its code expires, when a new code may be asked for."""
+
+    user = UserSerializer()
+    code_expires_at = serializers.DateTimeField()
+    resend_available_at = serializers.DateTimeField()
+
+
+class ActivateSerializer(serializers.Serializer):
+    """Activation input: the phone and the 6-digit code it received."""
+
+    phone = PhoneField()
+    code = serializers.RegexField(r"^[0-9]{6}$", max_length=6, help_text="The 6-digit code from the SMS.")
+
+
+class PhoneSerializer(serializers.Serializer):
+    """A phone number alone (resend)."""
+
+    phone = PhoneField()
+
+
+class ResendSerializer(serializers.Serializer):
+    """Resend answer, the same whether or not the number has a pending account."""
+
+    resend_available_at = serializers.DateTimeField()
+
+
+class LoginSerializer(serializers.Serializer):
+    """Login input."""
+
+    phone = PhoneField()
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """A JWT pair: a short-lived access token and a refresh token."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class ActivationResultSerializer(TokenPairSerializer):
+    """Activation answer: the JWT pair and the now active user."""
+
+    user = UserSerializer()
+
+
+class RefreshTokenSerializer(serializers.Serializer):
+    """A refresh token (logout)."""
+
+    refresh = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """`{"detail", "code"}`: a refusal of the request as a whole."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class FieldErrorsSerializer(serializers.Serializer):
+    """`{"<field>": [{"message", "code"}]}`: invalid fields, each with its stable codes."""

@@ -1,0 +1,54 @@
+"""factory-boy factories for users and activation codes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import factory
+from django.conf import settings
+from django.utils import timezone
+
+from users.models import ActivationToken, User
+
+PASSWORD = "Tr0ub4dor&3-eau"
+# MTN Cameroon numbers 6 70 00 00 00 - 6 70 99 99 99, all valid mobiles.
+_phones = factory.Sequence(lambda n: f"+23767{n % 10_000_000:07d}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """An active, activated user with password PASSWORD. `pending=True` gives a never-activated one."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    class Params:
+        pending = factory.Trait(is_active=False, activated_at=None)
+
+    phone = _phones
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+    is_active = True
+    activated_at = factory.LazyFunction(timezone.now)
+    password = factory.django.Password(PASSWORD)
+
+
+class ActivationTokenFactory(factory.django.DjangoModelFactory):
+    """A live code for a pending user. The clear code is `code` (default 123456), only its hash is saved."""
+
+    class Meta:
+        model = ActivationToken
+        exclude = ("code",)
+
+    user = factory.SubFactory(UserFactory, pending=True)
+    code = "123456"
+    code_hash = factory.LazyAttribute(lambda o: ActivationToken.hash_code(o.code))
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + settings.ACTIVATION_CODE_TTL)
+
+    @classmethod
+    def expired(cls, **kwargs: Any) -> ActivationToken:
+        """A code created an hour ago, long expired."""
+        created = timezone.now() - timedelta(hours=1)
+        return cls(created_at=created, **kwargs)

@@ -1,0 +1,182 @@
+"""Account API views: one APIView per operation, thin over users.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from users import serializers as s
+from users.models import User
+from users.services import ActivationService, AuthService
+
+FIELD_ERRORS = OpenApiResponse(
+    response={
+        "type": "object",
+        "additionalProperties": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
+                "required": ["message", "code"],
+            },
+        },
+    },
+    description="Invalid fields: `{field: [{message, code}]}`, or `{detail, code}` for an unreadable body "
+    "(`parse_error`).",
+)
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=s.ErrorSerializer, description=description)
+
+
+def token_pair(user: User) -> dict[str, str]:
+    """A new JWT pair for `user` (the refresh token is recorded, so logout can blacklist it)."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class PublicAPIView(APIView):
+    """An endpoint for callers without a token (a stray Authorization header is ignored, not rejected)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+
+class RegisterView(PublicAPIView):
+    """Sign up with a phone number; the account stays inactive until the SMS code is entered."""
+
+    @extend_schema(
+        request=s.RegisterSerializer,
+        responses={
+            201: s.RegistrationSerializer,
+            400: OpenApiResponse(
+                response=FIELD_ERRORS.response,
+                description="Invalid fields. `phone`: `phone_invalid`, `phone_region_not_allowed`, `phone_not_mobile`, "
+                "`phone_taken` (an account uses this number: log in or reset the password), `phone_rejected` (the "
+                "SMS provider refuses the number); `password`: Django's validator codes; `password_confirm`: "
+                "`password_mismatch`.",
+            ),
+            503: _error("`sms_unavailable`: the SMS could not be sent; nothing was kept. Retry after `Retry-After`."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        registration = AuthService.register(serializer.validated_data)
+        return Response(s.RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
+
+
+class ActivateView(PublicAPIView):
+    """Enter the SMS code: the account becomes active and the answer carries a JWT pair."""
+
+    @extend_schema(
+        request=s.ActivateSerializer,
+        responses={
+            200: s.ActivationResultSerializer,
+            400: OpenApiResponse(
+                response=s.ErrorSerializer,
+                description="`code_invalid` (wrong code; one attempt counted), `code_expired`, `code_used`, "
+                "`code_attempts_exceeded` (ask for a new code); or invalid fields `{field: [{message, code}]}`.",
+            ),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.ActivateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = ActivationService.activate(serializer.validated_data["phone"], serializer.validated_data["code"])
+        return Response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+
+
+class ResendActivationView(PublicAPIView):
+    """Ask for a new activation code. The answer is the same whether or not the number has a pending account."""
+
+    @extend_schema(
+        request=s.PhoneSerializer,
+        responses={
+            202: s.ResendSerializer,
+            400: FIELD_ERRORS,
+            429: _error("`resend_too_soon` (one code a minute) or `resend_limit_reached` (five an hour); see `Retry-After`."),
+            503: _error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PhoneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        available_at = ActivationService.resend_activation_code(serializer.validated_data["phone"])
+        return Response(s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class LoginView(PublicAPIView):
+    """Log in with phone and password; answers a JWT pair."""
+
+    @extend_schema(
+        request=s.LoginSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            400: FIELD_ERRORS,
+            401: _error("`invalid_credentials`: unknown number or wrong password."),
+            403: _error("`account_inactive` (right password, not activated: show the activation screen) or "
+                        "`account_disabled`."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = AuthService.login(serializer.validated_data["phone"], serializer.validated_data["password"])
+        return Response(s.TokenPairSerializer(token_pair(user)).data)
+
+
+class LogoutView(PublicAPIView):
+    """Blacklist a refresh token: it can no longer be used to get access tokens."""
+
+    @extend_schema(
+        request=s.RefreshTokenSerializer,
+        responses={
+            204: OpenApiResponse(description="Logged out."),
+            400: FIELD_ERRORS,
+            401: _error("`token_not_valid`: the refresh token is malformed, expired or already blacklisted."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            RefreshToken(serializer.validated_data["refresh"]).blacklist()
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    """The logged-in user's account: read it, change the names."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: s.UserSerializer, 401: _error("`not_authenticated` or `token_not_valid`.")}, tags=["users"])
+    def get(self, request: Request) -> Response:
+        return Response(s.UserSerializer(request.user).data)
+
+    @extend_schema(
+        request=s.UserSerializer,
+        responses={200: s.UserSerializer, 400: FIELD_ERRORS, 401: _error("`not_authenticated` or `token_not_valid`.")},
+        tags=["users"],
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = s.UserSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)

@@ -1,0 +1,60 @@
+"""Reading configuration from the process environment (and, for local development, a `.env` file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def load_dotenv(path: Path) -> None:
+    """Copy `KEY=VALUE` lines of `path` into `os.environ`, never overriding a variable already set.
+
+    Only `manage.py` calls this, so that `runserver` and `createsuperuser` pick up the developer's `.env`;
+    production (gunicorn) and the test suite read the real environment only. Blank lines and `#` comments
+    are skipped; one pair of surrounding quotes is stripped from a value.
+    """
+    if not path.is_file():
+        return
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        os.environ.setdefault(key, value)
+
+
+def env_str(name: str, default: str = "") -> str:
+    """The variable's value stripped of surrounding whitespace, or `default` when unset or empty."""
+    return os.environ.get(name, "").strip() or default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """A boolean variable (`1/true/yes/on` or `0/false/no/off`). Raises ValueError on anything else."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{name}={value!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer variable, or `default` when unset or empty. Raises ValueError when it is not an integer."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    """A comma-separated variable as a list of non-empty, stripped items; `default` when unset or empty."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return items or list(default or [])

@@ -1,0 +1,62 @@
+"""The one DRF exception handler: every error leaves the API in DRF's own shapes, each with a stable code.
+
+* a refusal of the whole request: `{"detail": "...", "code": "..."}` (the shape simplejwt already uses);
+* invalid fields: `{"<field>": [{"message": "...", "code": "..."}]}` (DRF's `get_full_details()`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from waterbill.errors import DomainError, ValidationFailed
+
+
+def _domain_to_drf(exc: DomainError) -> exceptions.APIException:
+    if isinstance(exc, ValidationFailed):
+        return exceptions.ValidationError(
+            {
+                field: [exceptions.ErrorDetail(str(message), code) for message, code in items]
+                for field, items in exc.errors.items()
+            }
+        )
+    if exc.field:
+        return exceptions.ValidationError({exc.field: [exceptions.ErrorDetail(str(exc.detail), exc.code)]})
+    api_exc = exceptions.APIException(str(exc.detail), exc.code)
+    api_exc.status_code = exc.status_code
+    return api_exc
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render `exc` as described in the module docstring; None (a 500) for anything unexpected."""
+    domain = exc if isinstance(exc, DomainError) else None
+    if domain is not None:
+        exc = _domain_to_drf(domain)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.get_full_details()
+        if not isinstance(details, dict):  # raised without a field: DRF's key for non-field errors
+            details = {api_settings.NON_FIELD_ERRORS_KEY: details}
+        response.data = details
+    elif isinstance(response.data, dict) and "detail" in response.data and "code" in response.data:
+        pass  # already `{"detail", "code", ...}` (simplejwt adds "messages"): keep it as is.
+    else:
+        detail = exc.detail
+        if isinstance(detail, dict):  # an exception raised with a dict: flatten to its first message
+            detail = next(iter(detail.values()))
+        if isinstance(detail, list):
+            detail = detail[0]
+        response.data = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
+    if domain is not None:
+        if domain.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        if domain.retry_after is not None:
+            response["Retry-After"] = str(domain.retry_after)
+    return response

@@ -1,0 +1,16 @@
+"""Test overlay on waterbill.settings: in-memory SMS outbox, fast password hashing, no .env involved."""
+
+import os
+import secrets
+
+# A fresh random key per test run: tests must not depend on a known secret.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+
+from waterbill.settings import *  # noqa: E402,F403
+
+SMS_BACKEND = "sms.backends.locmem.SmsBackend"
+# Hashing cost is measured by the benchmarks, not paid by every test.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+TEST_RUNNER = "waterbill.test_runner.PytestTestRunner"
