@@ -1,0 +1,121 @@
+"""The contract every SMS backend meets, run against each of them (as Django's mail tests do), and the text."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+import responses
+from django.test import override_settings
+from django.utils import translation
+
+from sms import get_sms_gateway
+from sms.backends import console, locmem, twilio
+from sms.backends.base import BaseSmsBackend, activation_text
+from sms.backends.locmem import SmsMessage
+from sms.gsm import fits_one_segment, non_gsm7_characters
+
+PHONE = "+237670123456"
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+    "TWILIO_AUTH_TOKEN": "test-token",
+    "TWILIO_FROM_NUMBER": "+15005550006",
+    "TWILIO_API_URL": "https://twilio.test",
+}
+
+
+@pytest.fixture
+def twilio_accepts() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock() as mock:
+        mock.post(
+            f"{TWILIO['TWILIO_API_URL']}/2010-04-01/Accounts/{TWILIO['TWILIO_ACCOUNT_SID']}/Messages.json",
+            json={"sid": "SM123", "status": "queued"},
+            status=201,
+        )
+        yield mock
+
+
+@pytest.fixture(params=["console", "locmem", "twilio"])
+def backend(request: pytest.FixtureRequest, settings: object) -> Iterator[BaseSmsBackend]:
+    """Each backend, configured and (for Twilio) talking to a mocked provider that accepts."""
+    if request.param == "console":
+        yield console.SmsBackend(stream=io.StringIO())
+    elif request.param == "locmem":
+        yield locmem.SmsBackend()
+    else:
+        for name, value in TWILIO.items():
+            setattr(settings, name, value)
+        request.getfixturevalue("twilio_accepts")
+        yield twilio.SmsBackend()
+
+
+def test_every_backend_is_available_and_sends_the_activation_code(backend: BaseSmsBackend) -> None:
+    assert backend.is_available() is True
+    assert backend.send_activation_code(PHONE, "042917") is True
+
+
+def test_every_backend_module_exports_a_class_named_SmsBackend() -> None:
+    for module in (console, locmem, twilio):
+        assert issubclass(module.SmsBackend, BaseSmsBackend)
+
+
+def test_get_sms_gateway_reads_the_setting_at_call_time(settings: object) -> None:
+    settings.SMS_BACKEND = "sms.backends.console.SmsBackend"  # type: ignore[attr-defined]
+    assert isinstance(get_sms_gateway(), console.SmsBackend)
+    settings.SMS_BACKEND = "sms.backends.locmem.SmsBackend"  # type: ignore[attr-defined]
+    assert isinstance(get_sms_gateway(), locmem.SmsBackend)
+    assert isinstance(get_sms_gateway("sms.backends.console.SmsBackend"), console.SmsBackend)
+
+
+def test_get_sms_gateway_rejects_a_bad_path() -> None:
+    with pytest.raises(ImportError):
+        get_sms_gateway("sms.backends.nope.SmsBackend")
+
+
+def test_console_backend_prints_the_message() -> None:
+    stream = io.StringIO()
+    console.SmsBackend(stream=stream).send_activation_code(PHONE, "042917")
+    assert stream.getvalue().startswith(f"[SMS to {PHONE}] ")
+    assert "042917" in stream.getvalue()
+
+
+def test_locmem_backend_records_in_the_module_outbox(sms_outbox: list[SmsMessage]) -> None:
+    locmem.SmsBackend().send(PHONE, "hello")
+    assert sms_outbox == [SmsMessage(phone=PHONE, text="hello")]
+    assert locmem.outbox is sms_outbox
+
+
+def test_base_backend_send_is_abstract() -> None:
+    with pytest.raises(NotImplementedError):
+        BaseSmsBackend().send(PHONE, "x")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_activation_text_is_one_gsm7_segment_in_every_language(language: str) -> None:
+    with translation.override(language):
+        text = activation_text("999999")
+    assert "999999" in text
+    assert not non_gsm7_characters(text), f"{language}: {non_gsm7_characters(text)} force UCS-2"
+    assert fits_one_segment(text), f"{language}: {len(text)} characters"
+
+
+def test_activation_text_follows_the_active_language() -> None:
+    with translation.override("fr"):
+        french = activation_text("123456")
+    with translation.override("en"):
+        english = activation_text("123456")
+    assert "votre code" in french
+    assert "your activation code" in english
+
+
+@override_settings(ACTIVATION_CODE_TTL=__import__("datetime").timedelta(minutes=15))
+def test_activation_text_states_the_code_lifetime() -> None:
+    with translation.override("en"):
+        assert "15 minutes" in activation_text("123456")
+
+
+def test_gsm7_check_catches_characters_that_force_ucs2() -> None:
+    assert non_gsm7_characters("Ça coûte très cher’") == {"û", "’"}
+    assert not fits_one_segment("a" * 161)
+    assert fits_one_segment("é" * 160)

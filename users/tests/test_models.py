@@ -1,0 +1,86 @@
+"""User manager, createsuperuser, and activation codes: generation, keyed hashing, constant-time checks."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from users.models import ActivationToken, User
+from users.phone import InvalidPhoneNumber
+from users.tests.factories import ActivationTokenFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_user_normalises_the_phone_and_starts_pending() -> None:
+    user = User.objects.create_user("6 70 12 34 56", "pw-Secret-123")
+    assert user.phone == "+237670123456"
+    assert not user.is_active and user.activated_at is None and user.is_pending
+    assert user.check_password("pw-Secret-123")
+
+
+def test_create_user_refuses_an_invalid_phone() -> None:
+    with pytest.raises(InvalidPhoneNumber):
+        User.objects.create_user("12345", "pw")
+
+
+def test_get_by_natural_key_accepts_any_spelling() -> None:
+    user = UserFactory(phone="+237670123456")
+    assert User.objects.get_by_natural_key("00237670123456") == user
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get_by_natural_key("not a phone")
+
+
+def test_createsuperuser_makes_an_active_staff_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "admin-Pass-2026")
+    call_command("createsuperuser", "--noinput", "--phone", "670000001", stdout=io.StringIO())
+    admin = User.objects.get(phone="+237670000001")
+    assert admin.is_active and admin.is_staff and admin.is_superuser
+    assert admin.activated_at is not None and not admin.is_pending
+    assert admin.check_password("admin-Pass-2026")
+
+
+def test_generated_codes_are_six_digits_and_vary() -> None:
+    codes = {ActivationToken.generate_code() for _ in range(200)}
+    assert all(re.fullmatch(r"\d{6}", code) for code in codes)
+    assert len(codes) > 190
+
+
+def test_hash_is_keyed_by_the_secret_key() -> None:
+    digest = ActivationToken.hash_code("123456")
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert "123456" not in digest
+    with override_settings(SECRET_KEY="another-secret-key-for-this-test-only-000000"):
+        assert ActivationToken.hash_code("123456") != digest
+
+
+def test_create_token_stores_only_the_hash() -> None:
+    user = UserFactory(pending=True)
+    token = ActivationToken.create_token(user)
+    assert re.fullmatch(r"\d{6}", token.code)
+    stored = ActivationToken.objects.get(pk=token.pk)
+    assert stored.code_hash == ActivationToken.hash_code(token.code)
+    assert stored.matches(token.code)
+    assert not stored.matches("000000" if token.code != "000000" else "111111")
+    assert stored.expires_at - stored.created_at == __import__("datetime").timedelta(minutes=10)
+
+
+def test_seed_style_create_then_set_hash() -> None:
+    """The seed's sequence: create_token(user), then set code_hash from hash_code(code), then save."""
+    user = UserFactory(pending=True)
+    token = ActivationToken.create_token(user)
+    token.code_hash = ActivationToken.hash_code("654321")
+    token.save()
+    assert ActivationToken.objects.get(pk=token.pk).matches("654321")
+
+
+def test_live_tokens_exclude_used_expired_and_exhausted() -> None:
+    live = ActivationTokenFactory()
+    ActivationTokenFactory.expired()
+    ActivationTokenFactory(used_at=live.created_at)
+    ActivationTokenFactory(attempts=5)
+    assert list(ActivationToken.objects.live(live.created_at)) == [live]

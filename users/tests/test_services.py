@@ -1,0 +1,302 @@
+"""The account services beyond the seed: re-registration, activation, resend limits, login, logs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from unittest.mock import patch
+
+import pytest
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from sms.backends.locmem import SmsMessage
+from users import exceptions as e
+from users.models import ActivationToken, User
+from users.services import ActivationService, AuthService
+from users.tests.factories import PASSWORD, ActivationTokenFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+237670123456"
+
+
+def sign_up(phone: str = "670123456", **overrides: str) -> User:
+    data = {"phone": phone, "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+    return AuthService.register_user({**data, **overrides})
+
+
+def code_of(message: SmsMessage) -> str:
+    return next(word for word in message.text.replace(".", " ").split() if word.isdigit() and len(word) == 6)
+
+
+# --- Registration -----------------------------------------------------------------------------------
+
+
+def test_registration_sends_one_sms_with_the_code(sms_outbox: list[SmsMessage]) -> None:
+    user = sign_up()
+    assert [m.phone for m in sms_outbox] == [PHONE]
+    assert ActivationToken.objects.get(user=user).matches(code_of(sms_outbox[0]))
+
+
+def test_registration_reports_expiry_and_resend_time() -> None:
+    now = timezone.now()
+    data = {"phone": "670123456", "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
+    registration = AuthService.register(data, now=now)
+    assert registration.code_expires_at == now + timedelta(minutes=10)
+    assert registration.resend_available_at == now + timedelta(seconds=60)
+
+
+def test_invalid_data_lists_every_bad_field() -> None:
+    with pytest.raises(ValueError) as caught:
+        AuthService.register_user(
+            {"phone": "12", "first_name": "", "last_name": "x" * 151, "password": "123", "password_confirm": "124"}
+        )
+    errors = caught.value.errors  # type: ignore[attr-defined]
+    assert errors["phone"][0][1] == "phone_invalid"
+    assert errors["first_name"][0][1] == "required"
+    assert errors["last_name"][0][1] == "max_length"
+    assert {code for _, code in errors["password"]} >= {"password_too_short", "password_entirely_numeric"}
+    assert errors["password_confirm"][0][1] == "password_mismatch"
+
+
+@pytest.mark.parametrize("bad", [None, 12, ["a"], {"a": 1}])
+def test_non_string_values_are_invalid_not_crashes(bad: object) -> None:
+    with pytest.raises(ValueError):
+        sign_up(first_name=bad)  # type: ignore[arg-type]
+
+
+def test_control_characters_in_names_are_refused() -> None:
+    with pytest.raises(ValueError) as caught:
+        sign_up(first_name="Awa\x00", last_name="Ngo\u202eno\n")
+    assert caught.value.errors["first_name"][0][1] == "invalid_characters"  # type: ignore[attr-defined]
+
+
+def test_password_similar_to_the_phone_is_refused() -> None:
+    with pytest.raises(ValueError) as caught:
+        sign_up(password="+237670123456", password_confirm="+237670123456")
+    assert "password_too_similar" in {c for _, c in caught.value.errors["password"]}  # type: ignore[attr-defined]
+
+
+def test_active_account_phone_is_taken(sms_outbox: list[SmsMessage]) -> None:
+    UserFactory(phone=PHONE)
+    with pytest.raises(e.PhoneTaken):
+        sign_up()
+    assert sms_outbox == []
+
+
+def test_pending_account_with_a_live_code_is_not_replaced() -> None:
+    ActivationTokenFactory(user__phone=PHONE)
+    with pytest.raises(e.PhoneTaken):
+        sign_up(first_name="Squatter")
+
+
+def test_pending_account_with_expired_code_is_replaced(sms_outbox: list[SmsMessage]) -> None:
+    old = ActivationTokenFactory.expired(user__phone=PHONE, user__first_name="Old")
+    user = sign_up(first_name="New")
+    assert user.pk == old.user.pk
+    user.refresh_from_db()
+    assert user.first_name == "New" and user.check_password(PASSWORD) and user.is_pending
+    assert ActivationToken.objects.live(timezone.now()).get().matches(code_of(sms_outbox[-1]))
+
+
+def test_failed_replacement_leaves_the_old_account_untouched() -> None:
+    old = ActivationTokenFactory.expired(user__phone=PHONE, user__first_name="Old")
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsUnavailable):
+        sign_up(first_name="New")
+    old.user.refresh_from_db()
+    assert old.user.first_name == "Old"
+    assert ActivationToken.objects.count() == 1
+
+
+def test_deactivated_account_is_not_replaceable() -> None:
+    UserFactory(phone=PHONE, is_active=False)  # activated once, then disabled by an admin
+    with pytest.raises(e.PhoneTaken):
+        sign_up()
+
+
+def test_concurrent_insert_of_the_same_phone_is_phone_taken_not_a_crash(sms_outbox: list[SmsMessage]) -> None:
+    """The pre-check saw no account, but another sign-up committed it before our insert."""
+    UserFactory(phone=PHONE)
+    with patch.object(QuerySet, "first", return_value=None), pytest.raises(e.PhoneTaken):
+        sign_up()
+    assert User.objects.count() == 1
+    assert sms_outbox == []
+
+
+# --- Activation -----------------------------------------------------------------------------------------
+
+
+def test_right_code_activates_and_consumes_it() -> None:
+    token = ActivationTokenFactory(user__phone=PHONE, code="246810")
+    now = timezone.now()
+    user = ActivationService.activate(PHONE, "246810", now=now)
+    assert user.is_active and user.activated_at == now
+    token.refresh_from_db()
+    assert token.used_at == now
+    with pytest.raises(e.CodeUsed):
+        ActivationService.activate(PHONE, "246810")
+
+
+def test_wrong_code_counts_attempts_until_the_code_dies() -> None:
+    token = ActivationTokenFactory(user__phone=PHONE, code="246810")
+    for remaining in (4, 3, 2, 1):
+        with pytest.raises(e.CodeInvalid) as caught:
+            ActivationService.activate(PHONE, "000000")
+        assert str(remaining) in str(caught.value)
+    with pytest.raises(e.CodeAttemptsExceeded):
+        ActivationService.activate(PHONE, "000000")
+    with pytest.raises(e.CodeAttemptsExceeded):
+        ActivationService.activate(PHONE, "246810")  # even the right code: it is dead
+    token.refresh_from_db()
+    assert token.attempts == 5
+    assert not User.objects.get(phone=PHONE).is_active
+
+
+def test_expired_code_is_refused_without_counting() -> None:
+    token = ActivationTokenFactory(user__phone=PHONE, code="246810")
+    with pytest.raises(e.CodeExpired):
+        ActivationService.activate(PHONE, "246810", now=token.expires_at)
+    token.refresh_from_db()
+    assert token.attempts == 0
+
+
+def test_unknown_phone_gets_code_invalid() -> None:
+    with pytest.raises(e.CodeInvalid):
+        ActivationService.activate(PHONE, "123456")
+
+
+def test_deactivated_account_cannot_be_reactivated_with_a_code() -> None:
+    token = ActivationTokenFactory(user__phone=PHONE, code="246810")
+    User.objects.filter(pk=token.user.pk).update(activated_at=timezone.now())  # activated, later disabled
+    with pytest.raises(e.CodeInvalid):
+        ActivationService.activate(PHONE, "246810")
+
+
+# --- Resend ----------------------------------------------------------------------------------------------
+
+
+def test_resend_replaces_the_code(sms_outbox: list[SmsMessage]) -> None:
+    now = timezone.now()
+    ActivationTokenFactory(user__phone=PHONE, code="111111", created_at=now - timedelta(minutes=2))
+    ActivationService.resend_activation_code(PHONE, now=now)
+    new_code = code_of(sms_outbox[-1])
+    with pytest.raises(e.CodeInvalid):
+        ActivationService.activate(PHONE, "111111" if new_code != "111111" else "222222", now=now)
+    assert ActivationService.activate(PHONE, new_code, now=now).is_active
+
+
+def test_resend_cooldown_and_hourly_limit(sms_outbox: list[SmsMessage]) -> None:
+    start = timezone.now()
+    ActivationTokenFactory(user__phone=PHONE)
+    ActivationService.resend_activation_code(PHONE, now=start)
+    with pytest.raises(e.ResendTooSoon) as caught:
+        ActivationService.resend_activation_code(PHONE, now=start + timedelta(seconds=30))
+    assert caught.value.retry_after == 30
+    for minute in (1, 2, 3, 4):
+        ActivationService.resend_activation_code(PHONE, now=start + timedelta(minutes=minute, seconds=1))
+    with pytest.raises(e.ResendLimitReached) as limited:
+        ActivationService.resend_activation_code(PHONE, now=start + timedelta(minutes=5, seconds=2))
+    assert 0 < limited.value.retry_after <= 3600
+    assert len(sms_outbox) == 5
+    ActivationService.resend_activation_code(PHONE, now=start + timedelta(hours=1, seconds=1))
+    assert len(sms_outbox) == 6
+
+
+@pytest.mark.parametrize("who", ["unknown", "active"])
+def test_resend_to_unknown_or_active_phone_answers_alike_and_sends_nothing(
+    who: str, sms_outbox: list[SmsMessage]
+) -> None:
+    if who == "active":
+        UserFactory(phone=PHONE)
+    now = timezone.now()
+    assert ActivationService.resend_activation_code(PHONE, now=now) == now + timedelta(seconds=60)
+    assert sms_outbox == []
+    with pytest.raises(e.ResendTooSoon):  # the limits apply alike, so they reveal nothing either
+        ActivationService.resend_activation_code(PHONE, now=now + timedelta(seconds=1))
+
+
+def test_failed_resend_keeps_the_old_code_and_frees_the_slot(sms_outbox: list[SmsMessage]) -> None:
+    ActivationTokenFactory(user__phone=PHONE, code="111111")
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsUnavailable):
+        ActivationService.resend_activation_code(PHONE)
+    ActivationService.resend_activation_code(PHONE)  # not 429: nothing was sent the first time
+    assert len(sms_outbox) == 1
+    assert ActivationToken.objects.count() == 2
+
+
+def test_old_code_survives_a_failed_resend() -> None:
+    ActivationTokenFactory(user__phone=PHONE, code="111111")
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsUnavailable):
+        ActivationService.resend_activation_code(PHONE)
+    assert ActivationService.activate(PHONE, "111111").is_active
+
+
+def test_create_and_send_refuses_active_accounts(sms_outbox: list[SmsMessage]) -> None:
+    with pytest.raises(e.AccountNotPending):
+        ActivationService.create_and_send_activation_code(UserFactory())
+    assert sms_outbox == []
+
+
+def test_create_and_send_returns_the_code_it_sent(sms_outbox: list[SmsMessage]) -> None:
+    user = UserFactory(pending=True)
+    code = ActivationService.create_and_send_activation_code(user)
+    assert code in sms_outbox[0].text
+
+
+# --- Login -----------------------------------------------------------------------------------------------
+
+
+def test_login_with_the_right_password_records_last_login() -> None:
+    user = UserFactory(phone=PHONE)
+    assert AuthService.login(PHONE, PASSWORD) == user
+    user.refresh_from_db()
+    assert user.last_login is not None
+
+
+@pytest.mark.parametrize(
+    ("setup", "password", "error"),
+    [
+        ("none", PASSWORD, e.InvalidCredentials),
+        ("active", "wrong", e.InvalidCredentials),
+        ("pending", PASSWORD, e.AccountInactive),
+        ("pending", "wrong", e.InvalidCredentials),
+        ("disabled", PASSWORD, e.AccountDisabled),
+    ],
+)
+def test_login_refusals(setup: str, password: str, error: type[Exception]) -> None:
+    if setup == "active":
+        UserFactory(phone=PHONE)
+    elif setup == "pending":
+        UserFactory(phone=PHONE, pending=True)
+    elif setup == "disabled":
+        UserFactory(phone=PHONE, is_active=False)
+    with pytest.raises(error):
+        AuthService.login(PHONE, password)
+
+
+# --- Logs ------------------------------------------------------------------------------------------------
+
+
+def test_logs_mask_phones_and_never_contain_codes(caplog: pytest.LogCaptureFixture, sms_outbox: list[SmsMessage]) -> None:
+    caplog.set_level(logging.INFO)
+    sign_up()
+    code = code_of(sms_outbox[0])
+    with pytest.raises(e.CodeInvalid):
+        ActivationService.activate(PHONE, "000000" if code != "000000" else "111111")
+    ActivationService.activate(PHONE, code)
+    AuthService.login(PHONE, PASSWORD)
+
+    assert "+237******456" in caplog.text
+    assert PHONE not in caplog.text
+    assert code not in caplog.text
+    levels = {(r.levelname, r.getMessage().split(" ")[0]) for r in caplog.records}
+    assert ("INFO", "User") in levels and ("WARNING", "Activation") in levels
+
+
+def test_sms_failures_are_logged_as_errors_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("provider down")), pytest.raises(e.SmsUnavailable):
+        sign_up()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("provider down" in m for m in errors)
+    assert any("rolled back" in m and "sms_unavailable" in m for m in errors)
