@@ -50,6 +50,10 @@ class PublicAPIView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
+    def get_authenticate_header(self, request: Request) -> str:
+        """A refused token (logout) is a 401 with this challenge, as simplejwt's own views answer."""
+        return 'Bearer realm="api"'
+
 
 class RegisterView(PublicAPIView):
     """Sign up with a phone number; the account stays inactive until the SMS code is entered."""

@@ -1,0 +1,49 @@
+"""Fixtures for the cross-app HTTP tests: a sign-up payload and a registered, not yet activated phone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from sms.backends.locmem import SmsMessage
+from users.tests.factories import PASSWORD
+
+PHONE = "+237670123456"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A phone signed up through the API, and the code its SMS carried."""
+
+    phone: str
+    code: str
+
+
+def code_in(message: SmsMessage) -> str:
+    """The 6-digit code of an activation SMS."""
+    match = re.search(r"\b(\d{6})\b", message.text)
+    assert match, message.text
+    return match.group(1)
+
+
+@pytest.fixture
+def payload() -> dict[str, str]:
+    """A valid sign-up body."""
+    return {
+        "phone": "6 70 12 34 56",
+        "first_name": "Awa",
+        "last_name": "Ngono",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
+
+
+@pytest.fixture
+def registered(db: None, api_client: APIClient, payload: dict[str, str], sms_outbox: list[SmsMessage]) -> Registered:
+    """`payload` signed up over HTTP."""
+    response = api_client.post("/api/v1/auth/register/", payload, format="json")
+    assert response.status_code == 201, response.content
+    return Registered(phone=PHONE, code=code_in(sms_outbox[-1]))

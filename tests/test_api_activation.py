@@ -1,0 +1,125 @@
+"""POST /api/v1/auth/activate/ and /activate/resend/: codes in, JWT pair out; limits and no enumeration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest.mock import patch
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from sms.backends.locmem import SmsMessage
+from sms.exceptions import SmsUnavailable
+from tests.conftest import Registered, code_in
+from users.models import ActivationToken, User
+from users.tests.factories import ActivationTokenFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+ACTIVATE = "/api/v1/auth/activate/"
+RESEND = "/api/v1/auth/activate/resend/"
+
+
+def other_code(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def test_activation_answers_a_working_jwt_pair_and_the_active_user(api_client: APIClient, registered: Registered) -> None:
+    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": registered.code}, format="json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["is_active"] is True
+    assert body["user"]["activated_at"] is not None
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+    me = api_client.get("/api/v1/users/me/")
+    assert me.status_code == 200
+    assert me.json()["phone"] == registered.phone
+    refreshed = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": body["refresh"]}, format="json")
+    assert refreshed.status_code == 200
+
+
+def test_used_code_is_code_used(api_client: APIClient, registered: Registered) -> None:
+    api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "code_used"
+
+
+def test_wrong_codes_count_down_then_the_code_dies(api_client: APIClient, registered: Registered) -> None:
+    wrong = {"phone": registered.phone, "code": other_code(registered.code)}
+    answers = [api_client.post(ACTIVATE, wrong, format="json").json() for _ in range(5)]
+    assert [a["code"] for a in answers] == ["code_invalid"] * 4 + ["code_attempts_exceeded"]
+    assert "4" in answers[0]["detail"]
+    right = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    assert right.json()["code"] == "code_attempts_exceeded"
+    assert not User.objects.get().is_active
+
+
+def test_expired_code_is_code_expired(api_client: APIClient, registered: Registered) -> None:
+    ActivationToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Ce code a expiré. Demandez-en un nouveau.", "code": "code_expired"}
+
+
+def test_unknown_phone_is_code_invalid(api_client: APIClient) -> None:
+    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": "123456"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "code_invalid"
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "12a456", "", None, 12345, ["123456"], "１２３４５６"])
+def test_malformed_codes_are_field_errors(api_client: APIClient, code: object) -> None:
+    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": code}, format="json")
+    assert response.status_code == 400
+    assert "code" in response.json()
+    assert isinstance(response.json()["code"], list)
+
+
+def test_resend_sends_a_new_code_and_the_old_one_stops_working(
+    api_client: APIClient, sms_outbox: list[SmsMessage]
+) -> None:
+    ActivationTokenFactory(user__phone="+237670123456", code="111111", created_at=timezone.now() - timedelta(minutes=2))
+    response = api_client.post(RESEND, {"phone": "00237670123456"}, format="json")
+    assert response.status_code == 202
+    assert set(response.json()) == {"resend_available_at"}
+    new_code = code_in(sms_outbox[-1])
+    if new_code != "111111":
+        old = api_client.post(ACTIVATE, {"phone": "670123456", "code": "111111"}, format="json")
+        assert old.json()["code"] == "code_invalid"
+    assert api_client.post(ACTIVATE, {"phone": "670123456", "code": new_code}, format="json").status_code == 200
+
+
+def test_resend_right_after_sign_up_is_429_with_retry_after(api_client: APIClient, registered: Registered) -> None:
+    response = api_client.post(RESEND, {"phone": registered.phone}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "resend_too_soon"
+    assert 0 < int(response["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("who", ["unknown", "active"])
+def test_resend_to_unknown_or_active_phone_is_the_same_202_without_sms(
+    api_client: APIClient, who: str, sms_outbox: list[SmsMessage]
+) -> None:
+    if who == "active":
+        UserFactory(phone="+237670123456")
+    response = api_client.post(RESEND, {"phone": "670123456"}, format="json")
+    assert response.status_code == 202
+    assert set(response.json()) == {"resend_available_at"}
+    assert sms_outbox == []
+
+
+def test_resend_with_provider_down_is_503_and_keeps_the_old_code(api_client: APIClient) -> None:
+    ActivationTokenFactory(user__phone="+237670123456", code="111111")
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsUnavailable("down")):
+        response = api_client.post(RESEND, {"phone": "670123456"}, format="json")
+    assert response.status_code == 503
+    assert response.json()["code"] == "sms_unavailable"
+    assert api_client.post(ACTIVATE, {"phone": "670123456", "code": "111111"}, format="json").status_code == 200
+
+
+def test_resend_of_an_invalid_phone_is_a_field_error(api_client: APIClient) -> None:
+    response = api_client.post(RESEND, {"phone": "+33612345678"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["phone"][0]["code"] == "phone_region_not_allowed"

@@ -1,0 +1,72 @@
+"""Project-wide API behaviour: JSON 404s, the OpenAPI schema and docs, wrong methods, the test runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from waterbill.test_runner import label_to_node_id
+
+ENDPOINTS = {
+    "/api/v1/auth/register/": {"post"},
+    "/api/v1/auth/activate/": {"post"},
+    "/api/v1/auth/activate/resend/": {"post"},
+    "/api/v1/auth/login/": {"post"},
+    "/api/v1/auth/token/refresh/": {"post"},
+    "/api/v1/auth/logout/": {"post"},
+    "/api/v1/users/me/": {"get", "patch"},
+}
+
+
+def test_unknown_urls_answer_json_404(api_client: APIClient) -> None:
+    response = api_client.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Introuvable.", "code": "not_found"}
+
+
+def test_wrong_method_is_405_with_a_code(api_client: APIClient) -> None:
+    response = api_client.get("/api/v1/auth/register/")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_every_endpoint_with_its_errors(api_client: APIClient) -> None:
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    for path, methods in ENDPOINTS.items():
+        assert set(schema["paths"][path]) >= methods, path
+    register = schema["paths"]["/api/v1/auth/register/"]["post"]["responses"]
+    assert {"201", "400", "503"} <= set(register)
+    assert "phone_taken" in register["400"]["description"]
+    login = schema["paths"]["/api/v1/auth/login/"]["post"]["responses"]
+    assert {"200", "400", "401", "403"} <= set(login)
+
+
+@pytest.mark.django_db
+def test_swagger_ui_is_served() -> None:
+    response = Client().get("/api/docs/")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.parametrize(
+    ("label", "node"),
+    [
+        ("users.tests.test_atomic_registration", "users/tests/test_atomic_registration.py"),
+        (
+            "users.tests.test_atomic_registration.AtomicRegistrationTestCase.test_sms_failure_rolls_back_user_creation",
+            "users/tests/test_atomic_registration.py::AtomicRegistrationTestCase::test_sms_failure_rolls_back_user_creation",
+        ),
+        ("users.tests", "users/tests"),
+        ("tests/test_api_misc.py", "tests/test_api_misc.py"),
+    ],
+)
+def test_manage_py_test_labels_become_pytest_node_ids(label: str, node: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert label_to_node_id(label) == node
