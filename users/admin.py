@@ -82,6 +82,10 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "usable_password", "password1", "password2")}),
     )
 
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[admin.options.InlineModelAdmin]]:
+        """No code history on the add page: a new account has none."""
+        return self.inlines if obj is not None else []
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """An account an administrator creates is vouched for: active at once, no SMS needed."""
         if not change:

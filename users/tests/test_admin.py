@@ -1,0 +1,88 @@
+"""The Django admin: user list, search and filter, code history without hashes, the resend action."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sms.backends.locmem import SmsMessage
+from users.models import ActivationToken, User
+from users.tests.factories import ActivationTokenFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client() -> Client:  # overrides pytest-django's, whose admin has a username
+    admin = User.objects.create_superuser("+237699000000", "admin-Pass-2026")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def test_changelist_lists_searches_and_filters(admin_client: Client) -> None:
+    UserFactory(phone="+237670000001", first_name="Awa")
+    UserFactory(phone="+237670000002", first_name="Bih", pending=True)
+    url = reverse("admin:users_user_changelist")
+
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert b"+237670000001" in page.content and b"+237670000002" in page.content
+
+    found = admin_client.get(url, {"q": "Bih"})
+    assert b"+237670000002" in found.content and b"+237670000001" not in found.content
+
+    pending = admin_client.get(url, {"is_active__exact": "0"})
+    assert b"+237670000002" in pending.content and b"+237670000001" not in pending.content
+
+
+def test_change_page_shows_codes_without_their_hash(admin_client: Client) -> None:
+    token = ActivationTokenFactory()
+    page = admin_client.get(reverse("admin:users_user_change", args=[token.user.pk]))
+    assert page.status_code == 200
+    assert token.code_hash.encode() not in page.content
+    assert b"activation" in page.content.lower()
+
+
+def test_resend_action_sends_through_the_service(admin_client: Client, sms_outbox: list[SmsMessage]) -> None:
+    pending = ActivationTokenFactory().user
+    active = UserFactory()
+    response = admin_client.post(
+        reverse("admin:users_user_changelist"),
+        {"action": "resend_activation_code", "_selected_action": [pending.pk, active.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert [m.phone for m in sms_outbox] == [pending.phone]
+    assert ActivationToken.objects.filter(user=pending).count() == 2
+    messages = [str(m) for m in response.context["messages"]]
+    assert any(active.phone in m for m in messages)  # refused: not pending
+    assert any("1" in m for m in messages)
+
+
+def test_admin_created_user_is_active_at_once(admin_client: Client) -> None:
+    response = admin_client.post(
+        reverse("admin:users_user_add"),
+        {
+            "phone": "6 70 55 55 55",
+            "first_name": "Caissier",
+            "last_name": "Agence",
+            "usable_password": "true",
+            "password1": "Guichet-Douala-2026",
+            "password2": "Guichet-Douala-2026",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    user = User.objects.get(phone="+237670555555")
+    assert user.is_active and user.activated_at is not None
+    assert user.check_password("Guichet-Douala-2026")
+
+
+def test_admin_form_refuses_an_invalid_phone(admin_client: Client) -> None:
+    response = admin_client.post(
+        reverse("admin:users_user_add"),
+        {"phone": "12", "usable_password": "true", "password1": "Guichet-Douala-2026", "password2": "Guichet-Douala-2026"},
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(is_staff=False).exists()
