@@ -70,3 +70,10 @@ def test_swagger_ui_is_served() -> None:
 def test_manage_py_test_labels_become_pytest_node_ids(label: str, node: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     assert label_to_node_id(label) == node
+
+
+@pytest.mark.django_db
+def test_the_schema_generates_without_warnings_and_validates() -> None:
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

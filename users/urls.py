@@ -1,7 +1,6 @@
 """URLs of the account API (mounted under /api/v1/)."""
 
 from django.urls import path
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from users import views
 
@@ -10,7 +9,7 @@ urlpatterns = [
     path("auth/activate/", views.ActivateView.as_view(), name="activate"),
     path("auth/activate/resend/", views.ResendActivationView.as_view(), name="activate-resend"),
     path("auth/login/", views.LoginView.as_view(), name="login"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("users/me/", views.MeView.as_view(), name="me"),
 ]

@@ -12,26 +12,38 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from users import serializers as s
 from users.models import User
 from users.services import ActivationService, AuthService
 
-FIELD_ERRORS = OpenApiResponse(
-    response={
-        "type": "object",
-        "additionalProperties": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
-                "required": ["message", "code"],
-            },
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail", "code"],
+}
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
+            "required": ["message", "code"],
         },
     },
-    description="Invalid fields: `{field: [{message, code}]}`, or `{detail, code}` for an unreadable body "
-    "(`parse_error`).",
-)
+}
+
+
+def _bad_request(description: str = "") -> OpenApiResponse:
+    """A 400: invalid fields `{field: [{message, code}]}`, or `{detail, code}` (unreadable body, or a refusal)."""
+    return OpenApiResponse(
+        response={"anyOf": [FIELD_ERRORS_SCHEMA, ERROR_SCHEMA]},
+        description=(description + " " if description else "")
+        + "Invalid fields answer `{field: [{message, code}]}`; an unreadable body answers `{detail, code}` "
+        "with `parse_error`.",
+    )
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -62,12 +74,11 @@ class RegisterView(PublicAPIView):
         request=s.RegisterSerializer,
         responses={
             201: s.RegistrationSerializer,
-            400: OpenApiResponse(
-                response=FIELD_ERRORS.response,
-                description="Invalid fields. `phone`: `phone_invalid`, `phone_region_not_allowed`, `phone_not_mobile`, "
+            400: _bad_request(
+                "`phone`: `phone_invalid`, `phone_region_not_allowed`, `phone_not_mobile`, "
                 "`phone_taken` (an account uses this number: log in or reset the password), `phone_rejected` (the "
                 "SMS provider refuses the number); `password`: Django's validator codes; `password_confirm`: "
-                "`password_mismatch`.",
+                "`password_mismatch`."
             ),
             503: _error("`sms_unavailable`: the SMS could not be sent; nothing was kept. Retry after `Retry-After`."),
         },
@@ -87,10 +98,9 @@ class ActivateView(PublicAPIView):
         request=s.ActivateSerializer,
         responses={
             200: s.ActivationResultSerializer,
-            400: OpenApiResponse(
-                response=s.ErrorSerializer,
-                description="`code_invalid` (wrong code; one attempt counted), `code_expired`, `code_used`, "
-                "`code_attempts_exceeded` (ask for a new code); or invalid fields `{field: [{message, code}]}`.",
+            400: _bad_request(
+                "`{detail, code}` with `code_invalid` (wrong code; one attempt counted), `code_expired`, "
+                "`code_used` or `code_attempts_exceeded` (ask for a new code)."
             ),
         },
         tags=["auth"],
@@ -109,7 +119,7 @@ class ResendActivationView(PublicAPIView):
         request=s.PhoneSerializer,
         responses={
             202: s.ResendSerializer,
-            400: FIELD_ERRORS,
+            400: _bad_request(),
             429: _error("`resend_too_soon` (one code a minute) or `resend_limit_reached` (five an hour); see `Retry-After`."),
             503: _error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
         },
@@ -129,7 +139,7 @@ class LoginView(PublicAPIView):
         request=s.LoginSerializer,
         responses={
             200: s.TokenPairSerializer,
-            400: FIELD_ERRORS,
+            400: _bad_request(),
             401: _error("`invalid_credentials`: unknown number or wrong password."),
             403: _error("`account_inactive` (right password, not activated: show the activation screen) or "
                         "`account_disabled`."),
@@ -150,7 +160,7 @@ class LogoutView(PublicAPIView):
         request=s.RefreshTokenSerializer,
         responses={
             204: OpenApiResponse(description="Logged out."),
-            400: FIELD_ERRORS,
+            400: _bad_request(),
             401: _error("`token_not_valid`: the refresh token is malformed, expired or already blacklisted."),
         },
         tags=["auth"],
@@ -165,6 +175,18 @@ class LogoutView(PublicAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(
+    responses={
+        200: s.TokenPairSerializer,
+        400: _bad_request(),
+        401: _error("`token_not_valid`: the refresh token is malformed, expired, blacklisted, or its user inactive."),
+    },
+    tags=["auth"],
+)
+class RefreshView(TokenRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted (rotation)."""
+
+
 class MeView(APIView):
     """The logged-in user's account: read it, change the names."""
 
@@ -176,7 +198,7 @@ class MeView(APIView):
 
     @extend_schema(
         request=s.UserSerializer,
-        responses={200: s.UserSerializer, 400: FIELD_ERRORS, 401: _error("`not_authenticated` or `token_not_valid`.")},
+        responses={200: s.UserSerializer, 400: _bad_request(), 401: _error("`not_authenticated` or `token_not_valid`.")},
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:
