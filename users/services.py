@@ -86,10 +86,11 @@ def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str) -> Non
         raise PhoneRejected() from exc
     except Exception as exc:
         logger.error(
-            "Activation SMS to %s failed (error %s): %s",
+            "Activation SMS to %s failed (error %s): %s: %s",
             mask_phone(phone),
             getattr(exc, "provider_code", None),
-            exc,
+            type(exc).__name__,
+            str(exc).replace(phone, mask_phone(phone)),  # a backend's message may quote the number
         )
         raise SmsUnavailable() from exc
     if not sent:

@@ -152,7 +152,6 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "waterbill.exception_handler.api_exception_handler",
-    "UNAUTHENTICATED_USER": None,
 }
 
 SIMPLE_JWT = {

@@ -74,9 +74,9 @@ class SmsBackend(BaseSmsBackend):
             sid = _json(response).get("sid", "")
             logger.info("Twilio accepted message %s", sid)
             return
-        error = _json(response)
-        code = error.get("code")
-        message = f"twilio answered HTTP {response.status_code}, error {code}: {error.get('message', '')}"
+        code = _json(response).get("code")
+        # Twilio's free-text message often quotes the recipient's number: keep it out of logs.
+        message = f"twilio answered HTTP {response.status_code}, error {code}"
         if response.status_code == 400 and code in REJECTION_CODES:
             raise SmsNumberRejected(message, provider_code=code)
         if response.status_code in (401, 403):

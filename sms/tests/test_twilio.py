@@ -122,3 +122,12 @@ def test_settings_configure_the_backend(settings: object) -> None:
     backend = SmsBackend()
     assert backend.is_available()
     assert backend.api_url == "http://127.0.0.1:9"
+
+
+def test_the_providers_message_which_may_quote_the_number_is_not_kept(
+    backend: SmsBackend, wire: responses.RequestsMock
+) -> None:
+    wire.post(URL, json={"code": 20500, "message": f"Cannot deliver to {PHONE}"}, status=500)
+    with pytest.raises(SmsUnavailable) as caught:
+        backend.send(PHONE, "x")
+    assert PHONE not in str(caught.value)
