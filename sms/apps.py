@@ -9,3 +9,6 @@ class SmsConfig(AppConfig):
 
     name = "sms"
     verbose_name = _("SMS")
+
+    def ready(self) -> None:
+        from sms import checks  # noqa: F401 - registers the system checks

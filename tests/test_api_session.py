@@ -149,3 +149,11 @@ def test_me_rejects_put_and_delete(auth_client: APIClient) -> None:
         response = method(ME, {}, format="json")
         assert response.status_code == 405
         assert response.json()["code"] == "method_not_allowed"
+
+
+def test_token_errors_are_french_by_default(api_client: APIClient) -> None:
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
+    response = api_client.get(ME)
+    assert response.json()["detail"] == "Le type de jeton fourni n'est pas valide"
+    refreshed = APIClient().post(REFRESH, {"refresh": "garbage"}, format="json")
+    assert refreshed.json()["detail"] == "Le jeton n'est pas valide"

@@ -34,7 +34,7 @@ def test_compiled_catalog_matches_its_source(language: str) -> None:
     assert entries(po) == entries(mo), "run `manage.py compilemessages --ignore=.venv` and commit the .mo files"
 
 
-GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
 
 
 def source_messages() -> set[str]:

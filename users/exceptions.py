@@ -24,7 +24,7 @@ class PhoneRejected(DomainError):
     field = "phone"
 
 
-class SmsUnavailable(DomainError):
+class SmsServiceUnavailable(DomainError):
     """The SMS could not be sent (provider down, unreachable, slow or misconfigured): nothing was kept."""
 
     status_code = 503

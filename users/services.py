@@ -38,7 +38,7 @@ from users.exceptions import (
     PhoneTaken,
     ResendLimitReached,
     ResendTooSoon,
-    SmsUnavailable,
+    SmsServiceUnavailable,
 )
 from users.models import ActivationToken, User
 from users.phone import mask_phone
@@ -63,7 +63,7 @@ class Registration:
 
 
 def _ensure_available(gateway: BaseSmsBackend) -> None:
-    """Refuse before any write when the gateway already knows it cannot send. Raises SmsUnavailable."""
+    """Refuse before any write when the gateway already knows it cannot send. Raises SmsServiceUnavailable."""
     try:
         available = gateway.is_available()
     except Exception:
@@ -71,11 +71,11 @@ def _ensure_available(gateway: BaseSmsBackend) -> None:
         available = False
     if not available:
         logger.error("SMS gateway %s unavailable: request refused before any write", type(gateway).__module__)
-        raise SmsUnavailable()
+        raise SmsServiceUnavailable()
 
 
 def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str) -> None:
-    """Send the code, turning every failure into a domain error. Raises PhoneRejected or SmsUnavailable.
+    """Send the code, turning every failure into a domain error. Raises PhoneRejected or SmsServiceUnavailable.
 
     The gateway is the outside world: any exception it raises means "not sent" and must roll back.
     """
@@ -92,10 +92,10 @@ def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str) -> Non
             type(exc).__name__,
             str(exc).replace(phone, mask_phone(phone)),  # a backend's message may quote the number
         )
-        raise SmsUnavailable() from exc
+        raise SmsServiceUnavailable() from exc
     if not sent:
         logger.error("Activation SMS to %s failed: the gateway reported it was not sent", mask_phone(phone))
-        raise SmsUnavailable()
+        raise SmsServiceUnavailable()
 
 
 def _issue_code(user: User, code: str, gateway: BaseSmsBackend, now: datetime, *, supersede: bool) -> ActivationToken:
@@ -168,7 +168,7 @@ class AuthService:
 
         `data` is the raw sign-up dict (phone, first_name, last_name, password, password_confirm), checked
         here with the API's rules. A pending account whose codes have all expired is replaced.
-        Raises ValidationFailed, PhoneTaken, PhoneRejected or SmsUnavailable; after any of them nothing
+        Raises ValidationFailed, PhoneTaken, PhoneRejected or SmsServiceUnavailable; after any of them nothing
         was written and no code can have reached the phone for an account that does not exist.
         """
         now = now or timezone.now()
@@ -183,6 +183,10 @@ class AuthService:
             raise PhoneTaken()
         gateway = get_sms_gateway()
         _ensure_available(gateway)
+        if existing is not None:
+            # Replacing a pending account sends one more code to a number that already got some:
+            # the per-phone limits apply, as for a resend.
+            _reserve_send(cleaned.phone, now)
         # ~0.1-0.3 s of CPU: paid before the transaction, never while holding it.
         password_hash = make_password(cleaned.password)
         code = ActivationToken.generate_code()
@@ -193,8 +197,11 @@ class AuthService:
                 else:
                     user = _replace_pending_user(existing.pk, cleaned, password_hash, now)
                 token = _issue_code(user, code, gateway, now, supersede=existing is not None)
-        except DomainError as exc:
-            logger.log(_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(cleaned.phone), exc.code)
+        except BaseException as exc:
+            if existing is not None:
+                _release_send(cleaned.phone, now)
+            if isinstance(exc, DomainError):
+                logger.log(_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(cleaned.phone), exc.code)
             raise
         resend_at = _record_send(user.phone, now)
         logger.info(
@@ -299,13 +306,16 @@ class ActivationService:
         """Replace `user`'s code by a new one and send it; the new code counts only if the SMS went out.
 
         Returns the clear code (for the caller's memory only: never store, return or log it).
-        Raises AccountNotPending, PhoneRejected or SmsUnavailable; on any of them the old code still works.
+        Raises AccountNotPending, PhoneRejected or SmsServiceUnavailable; on any of them the old code still works.
         """
         if not user.is_pending:
             raise AccountNotPending()
+        now = now or timezone.now()
         gateway = get_sms_gateway()
         _ensure_available(gateway)
-        return _replace_code(user, gateway, now or timezone.now())
+        code = _replace_code(user, gateway, now)
+        _record_send(user.phone, now)  # an operator may exceed the limits, but the send still counts
+        return code
 
     @staticmethod
     def resend_activation_code(phone: str, *, now: datetime | None = None) -> datetime:
@@ -313,7 +323,7 @@ class ActivationService:
 
         Unknown and already active numbers get the same answer and no SMS, so the endpoint does not tell
         which numbers have accounts; the per-phone limits apply to them alike.
-        Raises ResendTooSoon, ResendLimitReached, PhoneRejected or SmsUnavailable.
+        Raises ResendTooSoon, ResendLimitReached, PhoneRejected or SmsServiceUnavailable.
         """
         now = now or timezone.now()
         gateway = get_sms_gateway()

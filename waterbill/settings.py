@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt",  # for its translations
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "users",
@@ -86,6 +87,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A sign-up holds its transaction through the bounded SMS call (up to ~10 s): other writers wait
+    # longer than that instead of failing with "database is locked", and take the write lock up front
+    # (IMMEDIATE) so that a read-then-write transaction never has to upgrade its lock and deadlock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ----------------------------------------------------------------------------

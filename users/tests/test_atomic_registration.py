@@ -14,7 +14,7 @@ from django.db import DatabaseError
 from django.test import TestCase
 
 from sms.exceptions import SmsNumberRejected
-from users.exceptions import PhoneRejected, SmsUnavailable
+from users.exceptions import PhoneRejected, SmsServiceUnavailable
 from users.models import ActivationToken, User
 from users.services import AuthService
 from users.tests.factories import PASSWORD
@@ -91,7 +91,7 @@ class AtomicRegistrationTestCase(TestCase):
         """Row 2: SMS service unavailable; refused before any write, nothing sent."""
         with patch("users.services.get_sms_gateway") as mock_get_gateway:
             mock_get_gateway.return_value = mock_gateway = gateway(available=False)
-            with self.assertRaises(SmsUnavailable):
+            with self.assertRaises(SmsServiceUnavailable):
                 AuthService.register_user(self.user_data)
 
         mock_gateway.send_activation_code.assert_not_called()
@@ -110,7 +110,7 @@ class AtomicRegistrationTestCase(TestCase):
         """Row 4: the send raises a network exception."""
         with patch("users.services.get_sms_gateway") as mock_get_gateway:
             mock_get_gateway.return_value = gateway(error=requests.ConnectionError("connection reset by peer"))
-            with self.assertRaises(SmsUnavailable):
+            with self.assertRaises(SmsServiceUnavailable):
                 AuthService.register_user(self.user_data)
 
         self.assert_nothing_saved()
@@ -132,7 +132,7 @@ class AtomicRegistrationTestCase(TestCase):
         """After any of the failures above, a retry with the same phone succeeds."""
         with patch("users.services.get_sms_gateway") as mock_get_gateway:
             mock_get_gateway.return_value = gateway(error=requests.Timeout("read timed out"))
-            with self.assertRaises(SmsUnavailable):
+            with self.assertRaises(SmsServiceUnavailable):
                 AuthService.register_user(self.user_data)
             mock_get_gateway.return_value = gateway()
             user = AuthService.register_user(self.user_data)

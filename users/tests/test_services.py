@@ -102,7 +102,7 @@ def test_pending_account_with_expired_code_is_replaced(sms_outbox: list[SmsMessa
 
 def test_failed_replacement_leaves_the_old_account_untouched() -> None:
     old = ActivationTokenFactory.expired(user__phone=PHONE, user__first_name="Old")
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsUnavailable):
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         sign_up(first_name="New")
     old.user.refresh_from_db()
     assert old.user.first_name == "Old"
@@ -218,7 +218,7 @@ def test_resend_to_unknown_or_active_phone_answers_alike_and_sends_nothing(
 
 def test_failed_resend_keeps_the_old_code_and_frees_the_slot(sms_outbox: list[SmsMessage]) -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsUnavailable):
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         ActivationService.resend_activation_code(PHONE)
     ActivationService.resend_activation_code(PHONE)  # not 429: nothing was sent the first time
     assert len(sms_outbox) == 1
@@ -227,7 +227,7 @@ def test_failed_resend_keeps_the_old_code_and_frees_the_slot(sms_outbox: list[Sm
 
 def test_old_code_survives_a_failed_resend() -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsUnavailable):
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         ActivationService.resend_activation_code(PHONE)
     assert ActivationService.activate(PHONE, "111111").is_active
 
@@ -295,8 +295,33 @@ def test_logs_mask_phones_and_never_contain_codes(caplog: pytest.LogCaptureFixtu
 
 
 def test_sms_failures_are_logged_as_errors_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("provider down")), pytest.raises(e.SmsUnavailable):
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("provider down")), pytest.raises(e.SmsServiceUnavailable):
         sign_up()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("provider down" in m for m in errors)
     assert any("rolled back" in m and "sms_unavailable" in m for m in errors)
+
+
+def test_re_registration_counts_against_the_hourly_limit(sms_outbox: list[SmsMessage]) -> None:
+    now = timezone.now()
+    ActivationTokenFactory.expired(user__phone=PHONE)
+    for minute in range(5):  # five codes already went to this number within the hour
+        ActivationService.resend_activation_code(PHONE, now=now - timedelta(minutes=50 - minute * 2))
+    data = {"phone": PHONE, "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
+    with pytest.raises(e.ResendLimitReached):
+        AuthService.register(data, now=now)
+    assert len(sms_outbox) == 5
+
+
+def test_failed_re_registration_gives_its_send_slot_back() -> None:
+    ActivationTokenFactory.expired(user__phone=PHONE)
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
+        sign_up()
+    assert sign_up().phone == PHONE  # not 429: the failed attempt sent nothing
+
+
+def test_an_operators_send_starts_the_cooldown() -> None:
+    user = UserFactory(pending=True)
+    ActivationService.create_and_send_activation_code(user)
+    with pytest.raises(e.ResendTooSoon):
+        ActivationService.resend_activation_code(user.phone)
