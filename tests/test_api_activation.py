@@ -75,6 +75,8 @@ def test_malformed_codes_are_field_errors(api_client: APIClient, code: object) -
     assert response.status_code == 400
     assert "code" in response.json()
     assert isinstance(response.json()["code"], list)
+    if code in ("12345", "12a456", "１２３４５６"):
+        assert response.json()["code"][0]["message"] == "Saisissez le code à 6 chiffres reçu par SMS."
 
 
 def test_resend_sends_a_new_code_and_the_old_one_stops_working(

@@ -77,3 +77,26 @@ def test_the_schema_generates_without_warnings_and_validates() -> None:
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_a_post_without_the_trailing_slash_is_a_json_404_not_a_redirect(api_client: APIClient) -> None:
+    response = api_client.post("/api/v1/auth/register", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_malformed_json_gets_a_translated_message(api_client: APIClient) -> None:
+    response = api_client.post("/api/v1/auth/login/", '{"phone": ', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Requête malformée.", "code": "parse_error"}
+    english = api_client.post(
+        "/api/v1/auth/login/", '{"phone": ', content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert english.json()["detail"] == "Malformed request."
+
+
+@pytest.mark.django_db
+def test_swagger_ui_assets_are_served_locally() -> None:
+    page = Client().get("/api/docs/").content.decode()
+    assert "cdn.jsdelivr.net" not in page
+    assert "/static/drf_spectacular_sidecar/" in page

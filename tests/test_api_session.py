@@ -140,8 +140,8 @@ def test_me_without_a_valid_token_is_401_with_a_code(api_client: APIClient, head
         api_client.credentials(HTTP_AUTHORIZATION=header)
     response = api_client.get(ME)
     assert response.status_code == 401
+    assert set(response.json()) == {"detail", "code"}  # simplejwt's token internals ("messages") are dropped
     assert response.json()["code"] in ("not_authenticated", "token_not_valid")
-    assert "detail" in response.json()
 
 
 def test_me_rejects_put_and_delete(auth_client: APIClient) -> None:

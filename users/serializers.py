@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from users.models import User
@@ -75,7 +76,12 @@ class ActivateSerializer(serializers.Serializer):
     """Activation input: the phone and the 6-digit code it received."""
 
     phone = PhoneField()
-    code = serializers.RegexField(r"^[0-9]{6}$", max_length=6, help_text="The 6-digit code from the SMS.")
+    code = serializers.RegexField(
+        r"^[0-9]{6}$",
+        max_length=6,
+        help_text="The 6-digit code from the SMS.",
+        error_messages={"invalid": _("Enter the 6-digit code received by SMS.")},
+    )
 
 
 class PhoneSerializer(serializers.Serializer):

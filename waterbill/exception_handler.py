@@ -45,8 +45,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if not isinstance(details, dict):  # raised without a field: DRF's key for non-field errors
             details = {api_settings.NON_FIELD_ERRORS_KEY: details}
         response.data = details
+    elif isinstance(exc, exceptions.ParseError):
+        # DRF's parser puts the JSON decoder's English message in the detail: answer the translated one.
+        response.data = {"detail": str(exceptions.ParseError.default_detail), "code": exc.default_code}
     elif isinstance(response.data, dict) and "detail" in response.data and "code" in response.data:
-        pass  # already `{"detail", "code", ...}` (simplejwt adds "messages"): keep it as is.
+        # simplejwt's `{"detail", "code", "messages"}`: clients get the one shape, without the token internals.
+        response.data = {"detail": str(response.data["detail"]), "code": str(response.data["code"])}
     else:
         detail = exc.detail
         if isinstance(detail, dict):  # an exception raised with a dict: flatten to its first message

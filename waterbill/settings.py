@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",  # for its translations
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served by us, not by a CDN
     "users",
     "sms",
 ]
@@ -61,6 +62,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "waterbill.urls"
+# URLs end with a slash; a POST without it gets a JSON 404 rather than a redirect that turns it into a GET.
+APPEND_SLASH = False
 WSGI_APPLICATION = "waterbill.wsgi.application"
 
 TEMPLATES = [
@@ -176,6 +179,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -202,6 +207,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         # No handler of their own: records propagate to the root handler (and to pytest's caplog).
-        name: {"level": "INFO"} for name in ("waterbill", "users", "sms")
+        # "django" loses the handlers Django gives it by default, so no record is printed twice.
+        **{name: {"level": "INFO"} for name in ("waterbill", "users", "sms")},
+        "django": {"level": "INFO", "handlers": []},
     },
 }
