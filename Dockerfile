@@ -18,8 +18,10 @@ RUN pip install -r requirements.txt
 COPY . .
 
 # Static files (admin, API docs) collected at build time and served by WhiteNoise. The settings refuse
-# to load without a secret key, so this step gets a throw-away random one that is not kept in the image.
+# to load without a secret key and an SMS backend, so this step gets a throw-away random key (not kept in
+# the image) and the console backend (unused here).
 RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    SMS_BACKEND=sms.backends.console.SmsBackend \
     python manage.py collectstatic --noinput \
  && useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin waterbill \
  && mkdir -p /app/data && chown waterbill /app/data \

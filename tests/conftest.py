@@ -16,10 +16,15 @@ PHONE = "+237670123456"
 
 @dataclass(frozen=True)
 class Registered:
-    """A phone signed up through the API, and the code its SMS carried."""
+    """A phone signed up through the API, the token the answer carried, and the code its SMS carried."""
 
     phone: str
+    signup_token: str
     code: str
+
+    def activation(self, **overrides: str) -> dict[str, str]:
+        """The activation body for this sign-up."""
+        return {"phone": self.phone, "code": self.code, "signup_token": self.signup_token, **overrides}
 
 
 def code_in(message: SmsMessage) -> str:
@@ -46,4 +51,4 @@ def registered(db: None, api_client: APIClient, payload: dict[str, str], sms_out
     """`payload` signed up over HTTP."""
     response = api_client.post("/api/v1/auth/register/", payload, format="json")
     assert response.status_code == 201, response.content
-    return Registered(phone=PHONE, code=code_in(sms_outbox[-1]))
+    return Registered(phone=PHONE, signup_token=response.json()["signup_token"], code=code_in(sms_outbox[-1]))

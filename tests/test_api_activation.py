@@ -13,7 +13,7 @@ from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsUnavailable
 from tests.conftest import Registered, code_in
 from users.models import ActivationToken, User
-from users.tests.factories import ActivationTokenFactory, UserFactory
+from users.tests.factories import SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 ACTIVATE = "/api/v1/auth/activate/"
@@ -24,8 +24,13 @@ def other_code(code: str) -> str:
     return "000000" if code != "000000" else "111111"
 
 
+def activation(code: str) -> dict[str, str]:
+    """An activation body for the factories' pending user (+237670123456)."""
+    return {"phone": "670123456", "code": code, "signup_token": SIGNUP_TOKEN}
+
+
 def test_activation_answers_a_working_jwt_pair_and_the_active_user(api_client: APIClient, registered: Registered) -> None:
-    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": registered.code}, format="json")
+    response = api_client.post(ACTIVATE, registered.activation(phone="670123456"), format="json")
 
     assert response.status_code == 200
     body = response.json()
@@ -40,38 +45,38 @@ def test_activation_answers_a_working_jwt_pair_and_the_active_user(api_client: A
 
 
 def test_used_code_is_code_used(api_client: APIClient, registered: Registered) -> None:
-    api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
-    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    api_client.post(ACTIVATE, registered.activation(), format="json")
+    response = api_client.post(ACTIVATE, registered.activation(), format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "code_used"
 
 
 def test_wrong_codes_count_down_then_the_code_dies(api_client: APIClient, registered: Registered) -> None:
-    wrong = {"phone": registered.phone, "code": other_code(registered.code)}
+    wrong = registered.activation(code=other_code(registered.code))
     answers = [api_client.post(ACTIVATE, wrong, format="json").json() for _ in range(5)]
     assert [a["code"] for a in answers] == ["code_invalid"] * 4 + ["code_attempts_exceeded"]
     assert "4" in answers[0]["detail"]
-    right = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    right = api_client.post(ACTIVATE, registered.activation(), format="json")
     assert right.json()["code"] == "code_attempts_exceeded"
     assert not User.objects.get().is_active
 
 
 def test_expired_code_is_code_expired(api_client: APIClient, registered: Registered) -> None:
     ActivationToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    response = api_client.post(ACTIVATE, registered.activation(), format="json")
     assert response.status_code == 400
     assert response.json() == {"detail": "Ce code a expiré. Demandez-en un nouveau.", "code": "code_expired"}
 
 
 def test_unknown_phone_is_code_invalid(api_client: APIClient) -> None:
-    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": "123456"}, format="json")
+    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": "123456", "signup_token": "x"}, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "code_invalid"
 
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "12a456", "", None, 12345, ["123456"], "１２３４５６"])
 def test_malformed_codes_are_field_errors(api_client: APIClient, code: object) -> None:
-    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": code}, format="json")
+    response = api_client.post(ACTIVATE, {"phone": "670123456", "code": code, "signup_token": "x"}, format="json")
     assert response.status_code == 400
     assert "code" in response.json()
     assert isinstance(response.json()["code"], list)
@@ -82,15 +87,15 @@ def test_malformed_codes_are_field_errors(api_client: APIClient, code: object) -
 def test_resend_sends_a_new_code_and_the_old_one_stops_working(
     api_client: APIClient, sms_outbox: list[SmsMessage]
 ) -> None:
-    ActivationTokenFactory(user__phone="+237670123456", code="111111", created_at=timezone.now() - timedelta(minutes=2))
+    ActivationTokenFactory(user__phone="+237670123456", code="111111")
     response = api_client.post(RESEND, {"phone": "00237670123456"}, format="json")
     assert response.status_code == 202
     assert set(response.json()) == {"resend_available_at"}
     new_code = code_in(sms_outbox[-1])
     if new_code != "111111":
-        old = api_client.post(ACTIVATE, {"phone": "670123456", "code": "111111"}, format="json")
+        old = api_client.post(ACTIVATE, activation("111111"), format="json")
         assert old.json()["code"] == "code_invalid"
-    assert api_client.post(ACTIVATE, {"phone": "670123456", "code": new_code}, format="json").status_code == 200
+    assert api_client.post(ACTIVATE, activation(new_code), format="json").status_code == 200
 
 
 def test_resend_right_after_sign_up_is_429_with_retry_after(api_client: APIClient, registered: Registered) -> None:
@@ -118,10 +123,57 @@ def test_resend_with_provider_down_is_503_and_keeps_the_old_code(api_client: API
         response = api_client.post(RESEND, {"phone": "670123456"}, format="json")
     assert response.status_code == 503
     assert response.json()["code"] == "sms_unavailable"
-    assert api_client.post(ACTIVATE, {"phone": "670123456", "code": "111111"}, format="json").status_code == 200
+    assert api_client.post(ACTIVATE, activation("111111"), format="json").status_code == 200
 
 
 def test_resend_of_an_invalid_phone_is_a_field_error(api_client: APIClient) -> None:
     response = api_client.post(RESEND, {"phone": "+33612345678"}, format="json")
     assert response.status_code == 400
     assert response.json()["phone"][0]["code"] == "phone_region_not_allowed"
+
+
+def test_activation_requires_the_sign_ups_token_and_wrong_tokens_use_no_attempts(
+    api_client: APIClient, registered: Registered
+) -> None:
+    for token in ("", "a-guess", "x" * 128):
+        body = registered.activation(signup_token=token)
+        response = api_client.post(ACTIVATE, body, format="json")
+        assert response.status_code == 400
+        assert response.json().get("code") == "signup_invalid" or response.json()["signup_token"][0]["code"] == "blank"
+    for _ in range(6):
+        api_client.post(ACTIVATE, registered.activation(signup_token="stolen-phone-but-no-token"), format="json")
+    assert ActivationToken.objects.get().attempts == 0
+    assert api_client.post(ACTIVATE, registered.activation(), format="json").status_code == 200
+
+
+def test_someone_else_cannot_take_over_a_sign_up_by_re_registering_and_resending(
+    api_client: APIClient, payload: dict[str, str], sms_outbox: list[SmsMessage]
+) -> None:
+    """The attack: register the victim's number with the attacker's password; the victim receives a code.
+
+    The code alone does not activate: activation needs the attacker's sign-up token, which the victim
+    does not have, so the victim never ends up in an account whose password someone else knows.
+    """
+    attacker = api_client.post("/api/v1/auth/register/", {**payload, "first_name": "Mallory"}, format="json")
+    assert attacker.status_code == 201
+    victim_code = code_in(sms_outbox[-1])
+    response = api_client.post(
+        ACTIVATE, {"phone": "670123456", "code": victim_code, "signup_token": "what-the-victim-has"}, format="json"
+    )
+    assert response.json()["code"] == "signup_invalid"
+    assert not User.objects.get().is_active
+
+
+def test_a_replaced_sign_up_can_no_longer_be_activated(
+    api_client: APIClient, payload: dict[str, str], registered: Registered, sms_outbox: list[SmsMessage]
+) -> None:
+    ActivationToken.objects.update(
+        created_at=timezone.now() - timedelta(hours=2), expires_at=timezone.now() - timedelta(hours=1)
+    )
+    second = api_client.post("/api/v1/auth/register/", payload, format="json")
+    assert second.status_code == 201
+    new_code = code_in(sms_outbox[-1])
+    stale = api_client.post(ACTIVATE, registered.activation(code=new_code), format="json")
+    assert stale.json()["code"] == "signup_invalid"
+    fresh = registered.activation(code=new_code, signup_token=second.json()["signup_token"])
+    assert api_client.post(ACTIVATE, fresh, format="json").status_code == 200

@@ -100,3 +100,35 @@ def test_swagger_ui_assets_are_served_locally() -> None:
     page = Client().get("/api/docs/").content.decode()
     assert "cdn.jsdelivr.net" not in page
     assert "/static/drf_spectacular_sidecar/" in page
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "code"),
+    [
+        (__import__("django.http", fromlist=["Http404"]).Http404("gone"), 404, "not_found"),
+        (__import__("django.core.exceptions", fromlist=["PermissionDenied"]).PermissionDenied(), 403, "permission_denied"),
+    ],
+)
+def test_djangos_own_exceptions_get_the_same_shape(raised: Exception, status: int, code: str) -> None:
+    from waterbill.exception_handler import api_exception_handler
+
+    response = api_exception_handler(raised, {})
+    assert response is not None
+    assert response.status_code == status
+    assert response.data["code"] == code and "detail" in response.data
+
+
+def test_an_unexpected_exception_is_left_to_djangos_500_handler() -> None:
+    from waterbill.exception_handler import api_exception_handler
+
+    assert api_exception_handler(KeyError("bug"), {}) is None
+
+
+def test_a_server_error_answers_json() -> None:
+    from django.test import RequestFactory
+
+    from waterbill.views import server_error
+
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert __import__("json").loads(response.content) == {"detail": "Une erreur interne est survenue.", "code": "server_error"}

@@ -171,3 +171,18 @@ def test_an_unexpected_gateway_exception_is_503_not_500(api_client: APIClient, p
         response = api_client.post(URL, payload, format="json")
     assert response.status_code == 503
     assert_nothing_saved()
+
+
+def test_re_registering_a_pending_number_within_its_limits_is_429(api_client: APIClient, payload: dict[str, str]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from users.tests.factories import ActivationTokenFactory
+
+    # A pending sign-up whose code is dead from wrong guesses, sent 30 s ago: replaceable, but not yet.
+    ActivationTokenFactory(user__phone="+237670123456", attempts=5, created_at=timezone.now() - timedelta(seconds=30))
+    response = api_client.post(URL, payload, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "resend_too_soon"
+    assert 0 < int(response["Retry-After"]) <= 30

@@ -157,3 +157,11 @@ def test_token_errors_are_french_by_default(api_client: APIClient) -> None:
     assert response.json()["detail"] == "Le type de jeton fourni n'est pas valide"
     refreshed = APIClient().post(REFRESH, {"refresh": "garbage"}, format="json")
     assert refreshed.json()["detail"] == "Le jeton n'est pas valide"
+
+
+def test_refresh_of_a_deleted_user_is_401_not_500(api_client: APIClient, user: User) -> None:
+    pair = login(api_client)
+    User.objects.filter(pk=user.pk).delete()
+    response = api_client.post(REFRESH, {"refresh": pair["refresh"]}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] in ("no_active_account", "token_not_valid")

@@ -75,6 +75,13 @@ class CodeInvalid(DomainError):
         return cls(message)
 
 
+class SignupInvalid(DomainError):
+    """The sign-up token does not match the pending account: it was replaced by a newer sign-up, or never issued."""
+
+    default_code = "signup_invalid"
+    default_detail = _("This sign-up is no longer valid. Please sign up again.")
+
+
 class CodeExpired(DomainError):
     """The code is past its lifetime."""
 

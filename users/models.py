@@ -21,6 +21,16 @@ from users.phone import InvalidPhoneNumber, normalize_phone
 CODE_DIGITS = 6
 
 
+def keyed_hash(purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value` with a key derived from SECRET_KEY and `purpose`, as 64 hex digits.
+
+    Keyed, so a copy of the database alone does not let anyone test guesses offline; the purpose keeps
+    a hash made for one use from being valid for another.
+    """
+    key = hashlib.sha256(f"waterbill.{purpose}:".encode() + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
 def validate_phone(value: str) -> None:
     """Model-field validator: `value` must be an accepted phone number (any spelling normalize_phone takes)."""
     try:
@@ -73,6 +83,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    # Hash of the secret the sign-up answered to its client: only that client may activate the account.
+    signup_token_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -86,6 +98,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.phone
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Record `activated_at` the first time the account is saved active, however that happens (API, admin)."""
+        if self.is_active and self.activated_at is None:
+            # Without it, an account activated by an admin and later disabled would look "pending" again,
+            # and a new sign-up could take it over.
+            self.activated_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "activated_at"}
+        super().save(*args, **kwargs)
+
     def get_full_name(self) -> str:
         """First and last name, or the phone number when both are empty."""
         return f"{self.first_name} {self.last_name}".strip() or self.phone
@@ -98,6 +120,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_pending(self) -> bool:
         """Signed up, never activated (an account deactivated by an admin is not pending)."""
         return not self.is_active and self.activated_at is None
+
+    @staticmethod
+    def hash_signup_token(token: str) -> str:
+        """The stored form of a sign-up token (keyed hash)."""
+        return keyed_hash("signup-token", token)
+
+    def signup_token_matches(self, token: str) -> bool:
+        """Constant-time check of `token` against this pending sign-up's secret."""
+        return bool(self.signup_token_hash) and hmac.compare_digest(self.signup_token_hash, self.hash_signup_token(token))
 
 
 class ActivationTokenQuerySet(models.QuerySet["ActivationToken"]):
@@ -149,8 +180,7 @@ class ActivationToken(models.Model):
 
         Keyed, so a copy of the database alone does not let anyone try the million codes offline.
         """
-        key = hashlib.sha256(b"waterbill.activation-code:" + settings.SECRET_KEY.encode()).digest()
-        return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+        return keyed_hash("activation-code", code)
 
     @classmethod
     def create_token(cls, user: User, code: str | None = None, *, now: datetime | None = None) -> ActivationToken:

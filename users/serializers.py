@@ -8,6 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from users.models import User
 from users.phone import MAX_INPUT_LENGTH, InvalidPhoneNumber, normalize_phone
@@ -65,17 +67,21 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class RegistrationSerializer(serializers.Serializer):
-    """Sign-up answer: the pending user, when its code expires, when a new code may be asked for."""
+    """Sign-up answer: the pending user, the token its activation requires, the code's timing."""
 
     user = UserSerializer()
+    signup_token = serializers.CharField(
+        help_text="Keep it until activation: POST /auth/activate/ requires it with the SMS code. Shown once."
+    )
     code_expires_at = serializers.DateTimeField()
     resend_available_at = serializers.DateTimeField()
 
 
 class ActivateSerializer(serializers.Serializer):
-    """Activation input: the phone and the 6-digit code it received."""
+    """Activation input: the phone, the 6-digit code it received, and the token the sign-up answered."""
 
     phone = PhoneField()
+    signup_token = serializers.CharField(max_length=128, help_text="The `signup_token` of the sign-up answer.")
     code = serializers.RegexField(
         r"^[0-9]{6}$",
         max_length=6,
@@ -120,6 +126,16 @@ class RefreshTokenSerializer(serializers.Serializer):
     """A refresh token (logout)."""
 
     refresh = serializers.CharField()
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, answering 401 `no_active_account` (not a 500) when the token's user was deleted."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist:
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
 
 
 class ErrorSerializer(serializers.Serializer):

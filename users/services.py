@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from sms import get_sms_gateway
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsNumberRejected
+from sms.exceptions import SmsError, SmsNumberRejected
 from users.exceptions import (
     AccountDisabled,
     AccountInactive,
@@ -38,23 +38,23 @@ from users.exceptions import (
     PhoneTaken,
     ResendLimitReached,
     ResendTooSoon,
+    SignupInvalid,
     SmsServiceUnavailable,
 )
 from users.models import ActivationToken, User
 from users.phone import mask_phone
-from users.validation import RegistrationData, clean_registration
+from users.validation import clean_registration
 from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-HOUR = 3600.0
-
 
 @dataclass(frozen=True)
 class Registration:
-    """A completed sign-up: the pending user, when its code expires, when a new code may be asked for."""
+    """A completed sign-up: the pending user, the secret its activation requires, the code's timing."""
 
     user: User
+    signup_token: str
     code_expires_at: datetime
     resend_available_at: datetime
 
@@ -84,14 +84,12 @@ def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str) -> Non
     except SmsNumberRejected as exc:
         logger.warning("Activation SMS to %s rejected by the provider (error %s)", mask_phone(phone), exc.provider_code)
         raise PhoneRejected() from exc
+    except SmsError as exc:
+        logger.error("Activation SMS to %s failed (error %s): %s", mask_phone(phone), exc.provider_code, exc)
+        raise SmsServiceUnavailable() from exc
     except Exception as exc:
-        logger.error(
-            "Activation SMS to %s failed (error %s): %s: %s",
-            mask_phone(phone),
-            getattr(exc, "provider_code", None),
-            type(exc).__name__,
-            str(exc).replace(phone, mask_phone(phone)),  # a backend's message may quote the number
-        )
+        # Not one of the outcomes a backend is meant to report: keep the traceback for whoever fixes it.
+        logger.exception("Activation SMS to %s failed unexpectedly: %s", mask_phone(phone), type(exc).__name__)
         raise SmsServiceUnavailable() from exc
     if not sent:
         logger.error("Activation SMS to %s failed: the gateway reported it was not sent", mask_phone(phone))
@@ -107,53 +105,29 @@ def _issue_code(user: User, code: str, gateway: BaseSmsBackend, now: datetime, *
     return token
 
 
-# --- Per-phone send limits (in the cache, so every worker shares them) -----------------------------------
+# --- Per-phone send limits: counted from the codes in the database, under the user's row lock ----------
 
 
-def _cooldown_key(phone: str) -> str:
-    return f"activation:cooldown:{phone}"
+def _check_send_limits(user: User, now: datetime) -> None:
+    """Raise ResendTooSoon or ResendLimitReached (with retry_after) if `user` may not get a code at `now`.
 
-
-def _hour_key(phone: str) -> str:
-    return f"activation:sent:{phone}"
-
-
-def _record_send(phone: str, now: datetime) -> datetime:
-    """Note a code sent to `phone` at `now`; returns when the next one may be asked for."""
-    ts = now.timestamp()
-    cooldown = settings.ACTIVATION_RESEND_COOLDOWN.total_seconds()
-    cache.set(_cooldown_key(phone), ts + cooldown, timeout=cooldown)
-    recent = [t for t in cache.get(_hour_key(phone), []) if t > ts - HOUR]
-    if ts not in recent:
-        recent.append(ts)
-    cache.set(_hour_key(phone), recent, timeout=HOUR)
-    return now + settings.ACTIVATION_RESEND_COOLDOWN
-
-
-def _reserve_send(phone: str, now: datetime) -> None:
-    """Take this phone's send slot, or raise ResendTooSoon / ResendLimitReached (with retry_after).
-
-    `cache.add` is atomic, so of concurrent requests for one phone only one gets past the cooldown.
+    The codes themselves are the record: a code exists only if its SMS went out, so failed sends never
+    count, and every worker sees the same numbers. Callers hold the user's row lock, so concurrent
+    requests for one phone are counted one after the other.
     """
-    ts = now.timestamp()
-    cooldown = settings.ACTIVATION_RESEND_COOLDOWN.total_seconds()
-    if not cache.add(_cooldown_key(phone), ts + cooldown, timeout=cooldown):
-        until = cache.get(_cooldown_key(phone))
-        if until is not None and until > ts:
-            raise ResendTooSoon(retry_after=math.ceil(until - ts))
-        cache.set(_cooldown_key(phone), ts + cooldown, timeout=cooldown)  # stale entry (injected clock)
-    recent = sorted(t for t in cache.get(_hour_key(phone), []) if t > ts - HOUR)
-    if len(recent) >= settings.ACTIVATION_RESEND_MAX_PER_HOUR:
-        cache.delete(_cooldown_key(phone))
-        raise ResendLimitReached(retry_after=math.ceil(recent[0] + HOUR - ts))
-    _record_send(phone, now)
-
-
-def _release_send(phone: str, now: datetime) -> None:
-    """Give back a slot taken by _reserve_send when nothing was sent."""
-    ts = now.timestamp()
-    cache.delete(_cooldown_key(phone))
-    cache.set(_hour_key(phone), [t for t in cache.get(_hour_key(phone), []) if t != ts], timeout=HOUR)
+    hour_ago = now - timedelta(hours=1)
+    sent = list(
+        ActivationToken.objects.filter(user=user, created_at__gt=hour_ago)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if not sent:
+        return
+    next_allowed = sent[-1] + settings.ACTIVATION_RESEND_COOLDOWN
+    if next_allowed > now:
+        raise ResendTooSoon(retry_after=math.ceil((next_allowed - now).total_seconds()))
+    if len(sent) >= settings.ACTIVATION_RESEND_MAX_PER_HOUR:
+        raise ResendLimitReached(retry_after=math.ceil((sent[0] + timedelta(hours=1) - now).total_seconds()))
 
 
 # --- Services ------------------------------------------------------------------------------------------
@@ -167,9 +141,11 @@ class AuthService:
         """Create a pending user and send its activation code, all or nothing.
 
         `data` is the raw sign-up dict (phone, first_name, last_name, password, password_confirm), checked
-        here with the API's rules. A pending account whose codes have all expired is replaced.
-        Raises ValidationFailed, PhoneTaken, PhoneRejected or SmsServiceUnavailable; after any of them nothing
-        was written and no code can have reached the phone for an account that does not exist.
+        here with the API's rules. A pending account none of whose codes can still be used is replaced
+        (within the per-phone send limits). The answer carries the sign-up token that activation requires.
+        Raises ValidationFailed, PhoneTaken, ResendTooSoon, ResendLimitReached, PhoneRejected or
+        SmsServiceUnavailable; after any of them nothing was written and no code can have reached the
+        phone for an account that does not exist.
         """
         now = now or timezone.now()
         try:
@@ -183,33 +159,39 @@ class AuthService:
             raise PhoneTaken()
         gateway = get_sms_gateway()
         _ensure_available(gateway)
-        if existing is not None:
-            # Replacing a pending account sends one more code to a number that already got some:
-            # the per-phone limits apply, as for a resend.
-            _reserve_send(cleaned.phone, now)
         # ~0.1-0.3 s of CPU: paid before the transaction, never while holding it.
         password_hash = make_password(cleaned.password)
         code = ActivationToken.generate_code()
+        signup_token = secrets.token_urlsafe(32)
+        fields = {
+            "first_name": cleaned.first_name,
+            "last_name": cleaned.last_name,
+            "password": password_hash,
+            "signup_token_hash": User.hash_signup_token(signup_token),
+            "date_joined": now,
+        }
         try:
-            with transaction.atomic():
+            # durable: the SMS must leave only when this very transaction commits, never inside a caller's.
+            with transaction.atomic(durable=True):
                 if existing is None:
-                    user = _insert_user(cleaned, password_hash, now)
+                    user = _insert_user(cleaned.phone, fields)
                 else:
-                    user = _replace_pending_user(existing.pk, cleaned, password_hash, now)
+                    user = _replace_pending_user(existing.pk, fields, now)
                 token = _issue_code(user, code, gateway, now, supersede=existing is not None)
-        except BaseException as exc:
-            if existing is not None:
-                _release_send(cleaned.phone, now)
-            if isinstance(exc, DomainError):
-                logger.log(_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(cleaned.phone), exc.code)
+        except DomainError as exc:
+            logger.log(_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(cleaned.phone), exc.code)
             raise
-        resend_at = _record_send(user.phone, now)
         logger.info(
             "User %s %s and activation code sent",
             mask_phone(user.phone),
             "created" if existing is None else "re-registered",
         )
-        return Registration(user=user, code_expires_at=token.expires_at, resend_available_at=resend_at)
+        return Registration(
+            user=user,
+            signup_token=signup_token,
+            code_expires_at=token.expires_at,
+            resend_available_at=now + settings.ACTIVATION_RESEND_COOLDOWN,
+        )
 
     @staticmethod
     def register_user(data: Mapping[str, Any]) -> User:
@@ -244,53 +226,35 @@ class AuthService:
 
 
 def _is_replaceable(user: User, now: datetime) -> bool:
-    """A pending account none of whose codes can still be used (all expired or used)."""
-    return user.is_pending and not user.activation_tokens.filter(used_at__isnull=True, expires_at__gt=now).exists()
+    """A pending account none of whose codes can still be used (expired, used, or out of attempts)."""
+    return user.is_pending and not user.activation_tokens.live(now).exists()
 
 
-def _insert_user(cleaned: RegistrationData, password_hash: str, now: datetime) -> User:
+def _insert_user(phone: str, fields: dict[str, Any]) -> User:
     """Insert the pending user. Raises PhoneTaken when a concurrent sign-up inserted the phone first."""
     try:
         # The savepoint keeps the outer transaction usable; IntegrityError is caught outside it.
         with transaction.atomic():
-            return User.objects.create(
-                phone=cleaned.phone,
-                first_name=cleaned.first_name,
-                last_name=cleaned.last_name,
-                password=password_hash,
-                date_joined=now,
-            )
+            return User.objects.create(phone=phone, **fields)
     except IntegrityError:
-        logger.warning("Registration refused for %s: phone taken by a concurrent sign-up", mask_phone(cleaned.phone))
+        logger.warning("Registration refused for %s: phone taken by a concurrent sign-up", mask_phone(phone))
         raise PhoneTaken() from None
 
 
-def _replace_pending_user(pk: int, cleaned: RegistrationData, password_hash: str, now: datetime) -> User:
-    """Lock the pending account and overwrite it with the new sign-up. Raises PhoneTaken if it changed meanwhile."""
+def _replace_pending_user(pk: int, fields: dict[str, Any], now: datetime) -> User:
+    """Lock the pending account and overwrite it with the new sign-up.
+
+    Raises PhoneTaken if it changed meanwhile, ResendTooSoon / ResendLimitReached if the number already
+    got its share of codes.
+    """
     user = User.objects.select_for_update().filter(pk=pk).first()
-    if user is None:  # deleted since we looked: a plain insert
-        return _insert_user(cleaned, password_hash, now)
-    if not _is_replaceable(user, now):
+    if user is None or not _is_replaceable(user, now):  # activated, re-registered or deleted meanwhile
         raise PhoneTaken()
-    user.first_name = cleaned.first_name
-    user.last_name = cleaned.last_name
-    user.password = password_hash
-    user.date_joined = now
-    user.save(update_fields=["first_name", "last_name", "password", "date_joined"])
+    _check_send_limits(user, now)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(fields))
     return user
-
-
-def _replace_code(user: User, gateway: BaseSmsBackend, now: datetime) -> str:
-    """Issue and send a new code in its own transaction: the old code stops working only if the SMS left."""
-    code = ActivationToken.generate_code()
-    try:
-        with transaction.atomic():
-            _issue_code(user, code, gateway, now, supersede=True)
-    except DomainError as exc:
-        logger.log(_level(exc), "New activation code for %s rolled back: %s", mask_phone(user.phone), exc.code)
-        raise
-    logger.info("Activation code sent to %s", mask_phone(user.phone))
-    return code
 
 
 def _level(exc: DomainError) -> int:
@@ -298,54 +262,67 @@ def _level(exc: DomainError) -> int:
     return logging.ERROR if exc.status_code >= 500 else logging.WARNING
 
 
+def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limited: bool) -> str:
+    """Lock the user, check the limits (if `limited`), issue and send a new code: all in one transaction.
+
+    The old code stops working only if the new SMS went out. Returns the new code.
+    """
+    code = ActivationToken.generate_code()
+    try:
+        with transaction.atomic(durable=True):
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            if limited:
+                _check_send_limits(locked, now)
+            _issue_code(locked, code, gateway, now, supersede=True)
+    except DomainError as exc:
+        logger.log(_level(exc), "New activation code for %s not sent: %s", mask_phone(user.phone), exc.code)
+        raise
+    logger.info("Activation code sent to %s", mask_phone(user.phone))
+    return code
+
+
 class ActivationService:
     """Activation codes: send, resend, check."""
 
     @staticmethod
     def create_and_send_activation_code(user: User, *, now: datetime | None = None) -> str:
-        """Replace `user`'s code by a new one and send it; the new code counts only if the SMS went out.
+        """Replace `user`'s code by a new one and send it (an operator's action: the per-phone limits do not apply).
 
         Returns the clear code (for the caller's memory only: never store, return or log it).
         Raises AccountNotPending, PhoneRejected or SmsServiceUnavailable; on any of them the old code still works.
         """
         if not user.is_pending:
             raise AccountNotPending()
-        now = now or timezone.now()
         gateway = get_sms_gateway()
         _ensure_available(gateway)
-        code = _replace_code(user, gateway, now)
-        _record_send(user.phone, now)  # an operator may exceed the limits, but the send still counts
-        return code
+        return _send_new_code(user, gateway, now or timezone.now(), limited=False)
 
     @staticmethod
     def resend_activation_code(phone: str, *, now: datetime | None = None) -> datetime:
         """Send a new code to the pending account of `phone` (E.164); returns when the next may be asked for.
 
-        Unknown and already active numbers get the same answer and no SMS, so the endpoint does not tell
-        which numbers have accounts; the per-phone limits apply to them alike.
+        Unknown and already active numbers get the same answer and no SMS. At most one code a minute and
+        five an hour per account (codes sent at sign-up included).
         Raises ResendTooSoon, ResendLimitReached, PhoneRejected or SmsServiceUnavailable.
         """
         now = now or timezone.now()
         gateway = get_sms_gateway()
         _ensure_available(gateway)  # before the lookup: an outage answers alike for every number
-        _reserve_send(phone, now)
         user = User.objects.filter(phone=phone).first()
         if user is None or not user.is_pending:
             logger.info("Resend for %s ignored: no pending account", mask_phone(phone))
-            return now + settings.ACTIVATION_RESEND_COOLDOWN
-        try:
-            _replace_code(user, gateway, now)
-        except DomainError:
-            _release_send(phone, now)
-            raise
+        else:
+            _send_new_code(user, gateway, now, limited=True)
         return now + settings.ACTIVATION_RESEND_COOLDOWN
 
     @staticmethod
-    def activate(phone: str, code: str, *, now: datetime | None = None) -> User:
+    def activate(phone: str, code: str, signup_token: str, *, now: datetime | None = None) -> User:
         """Check `code` against the newest code of `phone` (E.164) and activate the account.
 
-        A wrong code counts an attempt (committed even though an error is raised); the code dies at
-        settings.ACTIVATION_MAX_ATTEMPTS. Raises CodeInvalid, CodeExpired, CodeUsed or CodeAttemptsExceeded.
+        `signup_token` must be the one the sign-up answered: a code alone does not let someone other than
+        the person who chose the password activate the account. A wrong code counts an attempt
+        (committed even though an error is raised); the code dies at settings.ACTIVATION_MAX_ATTEMPTS.
+        Raises CodeInvalid, SignupInvalid, CodeExpired, CodeUsed or CodeAttemptsExceeded.
         """
         now = now or timezone.now()
         error: DomainError | None = None
@@ -363,12 +340,15 @@ class ActivationService:
                 error = CodeUsed()
             elif not token.user.is_pending:
                 error = CodeInvalid()
+            elif not token.user.signup_token_matches(signup_token):
+                # Checked before the code, and not counted: nobody without the token can use up the attempts.
+                error = SignupInvalid()
             elif token.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
                 error = CodeAttemptsExceeded()
             elif token.is_expired(now):
                 error = CodeExpired()
             elif not token.matches(code):
-                # F(): concurrent wrong guesses each count, even where no row lock is taken (SQLite).
+                # F(): concurrent wrong guesses each count, even where no row lock is taken.
                 ActivationToken.objects.filter(pk=token.pk).update(attempts=F("attempts") + 1)
                 token.refresh_from_db(fields=["attempts"])
                 remaining = settings.ACTIVATION_MAX_ATTEMPTS - token.attempts
@@ -379,7 +359,8 @@ class ActivationService:
                 user = token.user
                 user.is_active = True
                 user.activated_at = now
-                user.save(update_fields=["is_active", "activated_at"])
+                user.signup_token_hash = ""
+                user.save(update_fields=["is_active", "activated_at", "signup_token_hash"])
         if error is not None:
             logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
             raise error

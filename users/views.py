@@ -50,6 +50,9 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=s.ErrorSerializer, description=description)
 
 
+UNAUTHENTICATED = _error("`not_authenticated`, `token_not_valid`, `user_inactive` or `user_not_found`.")
+
+
 def token_pair(user: User) -> dict[str, str]:
     """A new JWT pair for `user` (the refresh token is recorded, so logout can blacklist it)."""
     refresh = RefreshToken.for_user(user)
@@ -80,6 +83,10 @@ class RegisterView(PublicAPIView):
                 "SMS provider refuses the number); `password`: Django's validator codes; `password_confirm`: "
                 "`password_mismatch`."
             ),
+            429: _error(
+                "`resend_too_soon` or `resend_limit_reached`: the number has a pending sign-up whose codes are "
+                "spent, and it already got its share of codes (one a minute, five an hour); see `Retry-After`."
+            ),
             503: _error("`sms_unavailable`: the SMS could not be sent; nothing was kept. Retry after `Retry-After`."),
         },
         tags=["auth"],
@@ -100,7 +107,8 @@ class ActivateView(PublicAPIView):
             200: s.ActivationResultSerializer,
             400: _bad_request(
                 "`{detail, code}` with `code_invalid` (wrong code; one attempt counted), `code_expired`, "
-                "`code_used` or `code_attempts_exceeded` (ask for a new code)."
+                "`code_used`, `code_attempts_exceeded` (ask for a new code) or `signup_invalid` (the sign-up "
+                "token does not match: a newer sign-up replaced this one; sign up again)."
             ),
         },
         tags=["auth"],
@@ -108,7 +116,8 @@ class ActivateView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.ActivateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = ActivationService.activate(serializer.validated_data["phone"], serializer.validated_data["code"])
+        data = serializer.validated_data
+        user = ActivationService.activate(data["phone"], data["code"], data["signup_token"])
         return Response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
 
 
@@ -119,7 +128,7 @@ class ResendActivationView(PublicAPIView):
         request=s.PhoneSerializer,
         responses={
             202: s.ResendSerializer,
-            400: _bad_request(),
+            400: _bad_request("`phone`: the phone codes, or `phone_rejected` (the SMS provider refuses the number)."),
             429: _error("`resend_too_soon` (one code a minute) or `resend_limit_reached` (five an hour); see `Retry-After`."),
             503: _error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
         },
@@ -179,12 +188,17 @@ class LogoutView(PublicAPIView):
     responses={
         200: s.TokenPairSerializer,
         400: _bad_request(),
-        401: _error("`token_not_valid`: the refresh token is malformed, expired, blacklisted, or its user inactive."),
+        401: _error(
+            "`token_not_valid` (the refresh token is malformed, expired or blacklisted) or `no_active_account` "
+            "(its user was disabled or deleted)."
+        ),
     },
     tags=["auth"],
 )
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted (rotation)."""
+
+    serializer_class = s.RefreshSerializer
 
 
 class MeView(APIView):
@@ -192,13 +206,13 @@ class MeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: s.UserSerializer, 401: _error("`not_authenticated` or `token_not_valid`.")}, tags=["users"])
+    @extend_schema(responses={200: s.UserSerializer, 401: UNAUTHENTICATED}, tags=["users"])
     def get(self, request: Request) -> Response:
         return Response(s.UserSerializer(request.user).data)
 
     @extend_schema(
         request=s.UserSerializer,
-        responses={200: s.UserSerializer, 400: _bad_request(), 401: _error("`not_authenticated` or `token_not_valid`.")},
+        responses={200: s.UserSerializer, 400: _bad_request(), 401: UNAUTHENTICATED},
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -36,10 +38,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     domain = exc if isinstance(exc, DomainError) else None
     if domain is not None:
         exc = _domain_to_drf(domain)
+    elif isinstance(exc, Http404):  # converted as DRF's own handler does, so the shaping below applies
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    assert isinstance(exc, exceptions.APIException)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
     if isinstance(exc, exceptions.ValidationError):
         details = exc.get_full_details()
         if not isinstance(details, dict):  # raised without a field: DRF's key for non-field errors

@@ -124,7 +124,11 @@ ACTIVATION_RESEND_MAX_PER_HOUR = 5
 
 # --- SMS ----------------------------------------------------------------------------------------------
 
-SMS_BACKEND = env_str("SMS_BACKEND", "sms.backends.console.SmsBackend")
+# Development prints each SMS on the console; production must name its backend (fail closed: printing
+# codes to the logs instead of sending them would create accounts nobody can activate).
+SMS_BACKEND = env_str("SMS_BACKEND", "sms.backends.console.SmsBackend" if DEBUG else "")
+if not SMS_BACKEND:
+    raise ImproperlyConfigured("SMS_BACKEND is not set (and DJANGO_DEBUG is off): refusing to start.")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -5,6 +5,7 @@ import secrets
 
 # A fresh random key per test run: tests must not depend on a known secret.
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("SMS_BACKEND", "sms.backends.locmem.SmsBackend")
 
 from waterbill.settings import *  # noqa: E402,F403
 

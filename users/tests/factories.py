@@ -12,19 +12,27 @@ from django.utils import timezone
 from users.models import ActivationToken, User
 
 PASSWORD = "Tr0ub4dor&3-eau"
+SIGNUP_TOKEN = "signup-token-of-the-factories"
 # MTN Cameroon numbers 6 70 00 00 00 - 6 70 99 99 99, all valid mobiles.
 _phones = factory.Sequence(lambda n: f"+23767{n % 10_000_000:07d}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
-    """An active, activated user with password PASSWORD. `pending=True` gives a never-activated one."""
+    """An active, activated user with password PASSWORD.
+
+    `pending=True` gives a never-activated one, signed up with the token SIGNUP_TOKEN.
+    """
 
     class Meta:
         model = User
         skip_postgeneration_save = True
 
     class Params:
-        pending = factory.Trait(is_active=False, activated_at=None)
+        pending = factory.Trait(
+            is_active=False,
+            activated_at=None,
+            signup_token_hash=factory.LazyFunction(lambda: User.hash_signup_token(SIGNUP_TOKEN)),
+        )
 
     phone = _phones
     first_name = factory.Faker("first_name", locale="fr_FR")
@@ -35,7 +43,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class ActivationTokenFactory(factory.django.DjangoModelFactory):
-    """A live code for a pending user. The clear code is `code` (default 123456), only its hash is saved."""
+    """A live code for a pending user (signed up with SIGNUP_TOKEN), created two minutes ago.
+
+    The clear code is `code` (default 123456); only its hash is saved.
+    """
 
     class Meta:
         model = ActivationToken
@@ -44,11 +55,11 @@ class ActivationTokenFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory, pending=True)
     code = "123456"
     code_hash = factory.LazyAttribute(lambda o: ActivationToken.hash_code(o.code))
-    created_at = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=2))
     expires_at = factory.LazyAttribute(lambda o: o.created_at + settings.ACTIVATION_CODE_TTL)
 
     @classmethod
     def expired(cls, **kwargs: Any) -> ActivationToken:
-        """A code created an hour ago, long expired."""
-        created = timezone.now() - timedelta(hours=1)
+        """A code created two hours ago: long expired, and outside the hourly send limit."""
+        created = timezone.now() - timedelta(hours=2)
         return cls(created_at=created, **kwargs)

@@ -57,8 +57,8 @@ def test_resend_action_sends_through_the_service(admin_client: Client, sms_outbo
     assert [m.phone for m in sms_outbox] == [pending.phone]
     assert ActivationToken.objects.filter(user=pending).count() == 2
     messages = [str(m) for m in response.context["messages"]]
-    assert any(active.phone in m for m in messages)  # refused: not pending
-    assert any("1" in m for m in messages)
+    assert f"{active.phone}: Ce compte n'est pas en attente d'activation." in messages
+    assert "1 code d'activation envoyé." in messages
 
 
 def test_admin_created_user_is_active_at_once(admin_client: Client) -> None:
@@ -86,3 +86,20 @@ def test_admin_form_refuses_an_invalid_phone(admin_client: Client) -> None:
     )
     assert response.status_code == 200
     assert not User.objects.filter(is_staff=False).exists()
+
+
+def test_activating_by_hand_records_activated_at_so_a_later_ban_holds(admin_client: Client) -> None:
+    """Ticking "active" on a pending account, then disabling it, must not make it pending (replaceable) again."""
+    from users.exceptions import PhoneTaken
+    from users.services import AuthService
+    from users.tests.factories import PASSWORD
+
+    user = UserFactory(pending=True, phone="+237670000009")
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    user.refresh_from_db()
+    assert user.activated_at is not None
+    User.objects.filter(pk=user.pk).update(is_active=False)  # banned
+    data = {"phone": user.phone, "first_name": "X", "last_name": "Y", "password": PASSWORD, "password_confirm": PASSWORD}
+    with pytest.raises(PhoneTaken):
+        AuthService.register_user(data)

@@ -11,10 +11,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from sms.backends.locmem import SmsMessage
+from sms.exceptions import SmsUnavailable
 from users import exceptions as e
 from users.models import ActivationToken, User
 from users.services import ActivationService, AuthService
-from users.tests.factories import PASSWORD, ActivationTokenFactory, UserFactory
+from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,24 +131,24 @@ def test_concurrent_insert_of_the_same_phone_is_phone_taken_not_a_crash(sms_outb
 def test_right_code_activates_and_consumes_it() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     now = timezone.now()
-    user = ActivationService.activate(PHONE, "246810", now=now)
+    user = ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN, now=now)
     assert user.is_active and user.activated_at == now
     token.refresh_from_db()
     assert token.used_at == now
     with pytest.raises(e.CodeUsed):
-        ActivationService.activate(PHONE, "246810")
+        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)
 
 
 def test_wrong_code_counts_attempts_until_the_code_dies() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     for remaining in (4, 3, 2, 1):
         with pytest.raises(e.CodeInvalid) as caught:
-            ActivationService.activate(PHONE, "000000")
+            ActivationService.activate(PHONE, "000000", SIGNUP_TOKEN)
         assert str(remaining) in str(caught.value)
     with pytest.raises(e.CodeAttemptsExceeded):
-        ActivationService.activate(PHONE, "000000")
+        ActivationService.activate(PHONE, "000000", SIGNUP_TOKEN)
     with pytest.raises(e.CodeAttemptsExceeded):
-        ActivationService.activate(PHONE, "246810")  # even the right code: it is dead
+        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)  # even the right code: it is dead
     token.refresh_from_db()
     assert token.attempts == 5
     assert not User.objects.get(phone=PHONE).is_active
@@ -156,21 +157,21 @@ def test_wrong_code_counts_attempts_until_the_code_dies() -> None:
 def test_expired_code_is_refused_without_counting() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     with pytest.raises(e.CodeExpired):
-        ActivationService.activate(PHONE, "246810", now=token.expires_at)
+        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN, now=token.expires_at)
     token.refresh_from_db()
     assert token.attempts == 0
 
 
 def test_unknown_phone_gets_code_invalid() -> None:
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "123456")
+        ActivationService.activate(PHONE, "123456", SIGNUP_TOKEN)
 
 
 def test_deactivated_account_cannot_be_reactivated_with_a_code() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     User.objects.filter(pk=token.user.pk).update(activated_at=timezone.now())  # activated, later disabled
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "246810")
+        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)
 
 
 # --- Resend ----------------------------------------------------------------------------------------------
@@ -182,25 +183,34 @@ def test_resend_replaces_the_code(sms_outbox: list[SmsMessage]) -> None:
     ActivationService.resend_activation_code(PHONE, now=now)
     new_code = code_of(sms_outbox[-1])
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "111111" if new_code != "111111" else "222222", now=now)
-    assert ActivationService.activate(PHONE, new_code, now=now).is_active
+        ActivationService.activate(PHONE, "111111" if new_code != "111111" else "222222", SIGNUP_TOKEN, now=now)
+    assert ActivationService.activate(PHONE, new_code, SIGNUP_TOKEN, now=now).is_active
 
 
 def test_resend_cooldown_and_hourly_limit(sms_outbox: list[SmsMessage]) -> None:
     start = timezone.now()
-    ActivationTokenFactory(user__phone=PHONE)
-    ActivationService.resend_activation_code(PHONE, now=start)
+    ActivationTokenFactory(user__phone=PHONE, created_at=start - timedelta(minutes=2))  # the sign-up's code: 1
+    ActivationService.resend_activation_code(PHONE, now=start)  # 2
     with pytest.raises(e.ResendTooSoon) as caught:
         ActivationService.resend_activation_code(PHONE, now=start + timedelta(seconds=30))
     assert caught.value.retry_after == 30
-    for minute in (1, 2, 3, 4):
+    for minute in (1, 2, 3):  # 3, 4, 5
         ActivationService.resend_activation_code(PHONE, now=start + timedelta(minutes=minute, seconds=1))
     with pytest.raises(e.ResendLimitReached) as limited:
-        ActivationService.resend_activation_code(PHONE, now=start + timedelta(minutes=5, seconds=2))
-    assert 0 < limited.value.retry_after <= 3600
+        ActivationService.resend_activation_code(PHONE, now=start + timedelta(minutes=5))
+    assert limited.value.retry_after == 53 * 60  # when the sign-up's code leaves the hour
+    assert len(sms_outbox) == 4
+    ActivationService.resend_activation_code(PHONE, now=start + timedelta(minutes=58, seconds=1))
     assert len(sms_outbox) == 5
-    ActivationService.resend_activation_code(PHONE, now=start + timedelta(hours=1, seconds=1))
-    assert len(sms_outbox) == 6
+
+
+def test_concurrent_style_resends_within_the_cooldown_send_once(sms_outbox: list[SmsMessage]) -> None:
+    start = timezone.now()
+    ActivationTokenFactory(user__phone=PHONE, created_at=start - timedelta(minutes=5))
+    ActivationService.resend_activation_code(PHONE, now=start)
+    with pytest.raises(e.ResendTooSoon):
+        ActivationService.resend_activation_code(PHONE, now=start)
+    assert len(sms_outbox) == 1
 
 
 @pytest.mark.parametrize("who", ["unknown", "active"])
@@ -211,9 +221,8 @@ def test_resend_to_unknown_or_active_phone_answers_alike_and_sends_nothing(
         UserFactory(phone=PHONE)
     now = timezone.now()
     assert ActivationService.resend_activation_code(PHONE, now=now) == now + timedelta(seconds=60)
+    assert ActivationService.resend_activation_code(PHONE, now=now) == now + timedelta(seconds=60)
     assert sms_outbox == []
-    with pytest.raises(e.ResendTooSoon):  # the limits apply alike, so they reveal nothing either
-        ActivationService.resend_activation_code(PHONE, now=now + timedelta(seconds=1))
 
 
 def test_failed_resend_keeps_the_old_code_and_frees_the_slot(sms_outbox: list[SmsMessage]) -> None:
@@ -229,7 +238,7 @@ def test_old_code_survives_a_failed_resend() -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         ActivationService.resend_activation_code(PHONE)
-    assert ActivationService.activate(PHONE, "111111").is_active
+    assert ActivationService.activate(PHONE, "111111", SIGNUP_TOKEN).is_active
 
 
 def test_create_and_send_refuses_active_accounts(sms_outbox: list[SmsMessage]) -> None:
@@ -280,26 +289,36 @@ def test_login_refusals(setup: str, password: str, error: type[Exception]) -> No
 
 def test_logs_mask_phones_and_never_contain_codes(caplog: pytest.LogCaptureFixture, sms_outbox: list[SmsMessage]) -> None:
     caplog.set_level(logging.INFO)
-    sign_up()
+    data = {"phone": PHONE, "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
+    registration = AuthService.register(data)
     code = code_of(sms_outbox[0])
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "000000" if code != "000000" else "111111")
-    ActivationService.activate(PHONE, code)
+        ActivationService.activate(PHONE, "000000" if code != "000000" else "111111", registration.signup_token)
+    ActivationService.activate(PHONE, code, registration.signup_token)
     AuthService.login(PHONE, PASSWORD)
 
     assert "+237******456" in caplog.text
     assert PHONE not in caplog.text
     assert code not in caplog.text
+    assert registration.signup_token not in caplog.text
     levels = {(r.levelname, r.getMessage().split(" ")[0]) for r in caplog.records}
     assert ("INFO", "User") in levels and ("WARNING", "Activation") in levels
 
 
 def test_sms_failures_are_logged_as_errors_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("provider down")), pytest.raises(e.SmsServiceUnavailable):
-        sign_up()
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsUnavailable("twilio answered HTTP 500", provider_code=20500)):
+        with pytest.raises(e.SmsServiceUnavailable):
+            sign_up()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any("provider down" in m for m in errors)
+    assert any("20500" in m and "HTTP 500" in m for m in errors)
     assert any("rolled back" in m and "sms_unavailable" in m for m in errors)
+
+
+def test_an_unexpected_gateway_exception_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=KeyError("bug")), pytest.raises(e.SmsServiceUnavailable):
+        sign_up()
+    [record] = [r for r in caplog.records if "unexpectedly" in r.getMessage()]
+    assert record.exc_info is not None and "KeyError" in record.getMessage()
 
 
 def test_re_registration_counts_against_the_hourly_limit(sms_outbox: list[SmsMessage]) -> None:
@@ -325,3 +344,18 @@ def test_an_operators_send_starts_the_cooldown() -> None:
     ActivationService.create_and_send_activation_code(user)
     with pytest.raises(e.ResendTooSoon):
         ActivationService.resend_activation_code(user.phone)
+
+
+def test_a_code_killed_by_wrong_guesses_frees_the_number_for_a_new_sign_up(sms_outbox: list[SmsMessage]) -> None:
+    ActivationTokenFactory(user__phone=PHONE, attempts=5, created_at=timezone.now() - timedelta(minutes=5))
+    assert sign_up(first_name="Again").first_name == "Again"
+
+
+def test_sign_up_refuses_to_run_inside_a_callers_transaction(sms_outbox: list[SmsMessage]) -> None:
+    """The SMS must leave only when the sign-up's own transaction commits, never inside an outer one."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sign_up()
+    assert sms_outbox == []
+    assert not User.objects.exists()

@@ -1,0 +1,59 @@
+"""Settings fail closed: production refuses to start without a secret key or an SMS backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP"
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    """Import waterbill.settings in a fresh interpreter with exactly these variables (plus PATH)."""
+    code = "import waterbill.settings as s; print(s.DEBUG, s.SMS_BACKEND, s.ALLOWED_HOSTS)"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({"SMS_BACKEND": "sms.backends.twilio.SmsBackend"}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": SECRET}, "SMS_BACKEND"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": SECRET}, "SMS_BACKEND"),
+    ],
+)
+def test_production_refuses_to_start_without(env: dict[str, str], missing: str) -> None:
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_production_starts_with_both() -> None:
+    result = load_settings(DJANGO_SECRET_KEY=SECRET, SMS_BACKEND="sms.backends.twilio.SmsBackend")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "sms.backends.twilio.SmsBackend", "[]"]
+
+
+def test_development_defaults_to_the_console_backend_and_local_hosts() -> None:
+    result = load_settings(DJANGO_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("True sms.backends.console.SmsBackend ")
+    assert "10.0.2.2" in result.stdout
+
+
+def test_a_malformed_boolean_is_refused() -> None:
+    result = load_settings(DJANGO_DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
