@@ -57,3 +57,26 @@ def test_a_malformed_boolean_is_refused() -> None:
     result = load_settings(DJANGO_DEBUG="maybe")
     assert result.returncode != 0
     assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("THROTTLE_LOGIN", "5/30s", "is not COUNT/PERIOD"),
+        ("LOGIN_FAILURE_LIMIT_PHONE", "5/5m", "is not COUNT/SECONDS"),
+        ("CACHE_URL", "memcached://x", "must be a redis://"),
+    ],
+)
+def test_limits_and_cache_urls_that_would_be_misread_are_refused(variable: str, value: str, message: str) -> None:
+    result = load_settings(DJANGO_DEBUG="1", **{variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_redis_url_selects_the_redis_cache() -> None:
+    code_env = {"DJANGO_DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/3"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import waterbill.settings as s; print(s.CACHES['default']['BACKEND'])"],
+        cwd=ROOT, env={"PATH": os.environ.get("PATH", ""), **code_env}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr

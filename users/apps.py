@@ -9,3 +9,6 @@ class UsersConfig(AppConfig):
 
     name = "users"
     verbose_name = _("Users")
+
+    def ready(self) -> None:
+        from users import checks  # noqa: F401 - registers the system checks

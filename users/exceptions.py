@@ -125,3 +125,19 @@ class AccountDisabled(DomainError):
     status_code = 403
     default_code = "account_disabled"
     default_detail = _("This account has been disabled.")
+
+
+class ActivationLocked(DomainError):
+    """Too many wrong codes for this account, across resends: activation is paused for a while."""
+
+    status_code = 429
+    default_code = "activation_locked"
+    default_detail = _("Too many wrong codes for this account. Please try again later.")
+
+
+class LoginLocked(DomainError):
+    """Too many failed logins for this number or from this address: login is paused for a while."""
+
+    status_code = 429
+    default_code = "login_locked"
+    default_detail = _("Too many failed login attempts. Please try again in a few minutes.")

@@ -85,6 +85,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     # Hash of the secret the sign-up answered to its client: only that client may activate the account.
     signup_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Wrong activation codes across every code of this sign-up, and the lockout they earned.
+    activation_failures = models.PositiveIntegerField(_("wrong activation codes"), default=0)
+    activation_locked_until = models.DateTimeField(_("activation locked until"), null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

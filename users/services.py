@@ -18,15 +18,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sms import get_sms_gateway
+from sms import budget, get_sms_gateway
 from sms.backends.base import BaseSmsBackend
 from sms.exceptions import SmsError, SmsNumberRejected
 from users.exceptions import (
     AccountDisabled,
+    ActivationLocked,
     AccountInactive,
     AccountNotPending,
     CodeAttemptsExceeded,
@@ -34,6 +36,7 @@ from users.exceptions import (
     CodeInvalid,
     CodeUsed,
     InvalidCredentials,
+    LoginLocked,
     PhoneRejected,
     PhoneTaken,
     ResendLimitReached,
@@ -74,7 +77,18 @@ def _ensure_available(gateway: BaseSmsBackend) -> None:
         raise SmsServiceUnavailable()
 
 
-def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str) -> None:
+def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str, now: datetime) -> None:
+    """Send the code within the global hourly SMS budget. Raises PhoneRejected or SmsServiceUnavailable."""
+    if not budget.take(now):
+        raise SmsServiceUnavailable()
+    try:
+        _call_gateway(gateway, phone, code)
+    except BaseException:
+        budget.give_back(now)  # nothing left: it does not count
+        raise
+
+
+def _call_gateway(gateway: BaseSmsBackend, phone: str, code: str) -> None:
     """Send the code, turning every failure into a domain error. Raises PhoneRejected or SmsServiceUnavailable.
 
     The gateway is the outside world: any exception it raises means "not sent" and must roll back.
@@ -101,7 +115,7 @@ def _issue_code(user: User, code: str, gateway: BaseSmsBackend, now: datetime, *
     if supersede:
         ActivationToken.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
     token = ActivationToken.create_token(user, code, now=now)
-    _send_activation_code(gateway, user.phone, code)
+    _send_activation_code(gateway, user.phone, code, now)
     return token
 
 
@@ -199,19 +213,27 @@ class AuthService:
         return AuthService.register(data).user
 
     @staticmethod
-    def login(phone: str, password: str, *, now: datetime | None = None) -> User:
+    def login(phone: str, password: str, *, client_ip: str | None = None, now: datetime | None = None) -> User:
         """Check an E.164 phone and a password; returns the active user and records the login.
 
-        Raises InvalidCredentials (unknown phone or wrong password, indistinguishable), AccountInactive
-        (right password, never activated) or AccountDisabled (right password, deactivated).
+        Failed attempts are counted per phone and per client IP in the shared cache; past
+        settings.LOGIN_FAILURE_LIMIT_PHONE / _IP, login is refused before the password is even checked.
+        Raises LoginLocked, InvalidCredentials (unknown phone or wrong password, indistinguishable),
+        AccountInactive (right password, never activated) or AccountDisabled (right password, deactivated).
         """
+        counters = _login_failure_counters(phone, client_ip)
+        for key, (limit, window) in counters:
+            if (cache.get(key) or 0) >= limit:
+                logger.warning("Login refused for %s: too many failures (%s)", mask_phone(phone), key.split(":")[1])
+                raise LoginLocked(retry_after=window)
         user = User.objects.filter(phone=phone).first()
         if user is None:
             make_password(password)  # same cost as a real check: timing does not reveal unknown numbers
-            logger.warning("Login failed for %s: unknown phone", mask_phone(phone))
-            raise InvalidCredentials()
-        if not user.check_password(password):
-            logger.warning("Login failed for %s: wrong password", mask_phone(phone))
+        if user is None or not user.check_password(password):
+            for key, (_limit, window) in counters:
+                cache.add(key, 0, timeout=window)
+                cache.incr(key)
+            logger.warning("Login failed for %s: %s", mask_phone(phone), "unknown phone" if user is None else "wrong password")
             raise InvalidCredentials()
         if user.is_pending:
             logger.warning("Login refused for %s: account not activated", mask_phone(phone))
@@ -219,10 +241,19 @@ class AuthService:
         if not user.is_active:
             logger.warning("Login refused for %s: account disabled", mask_phone(phone))
             raise AccountDisabled()
+        cache.delete(counters[0][0])  # the number's owner is back: its failures are forgiven
         user.last_login = now or timezone.now()
         User.objects.filter(pk=user.pk).update(last_login=user.last_login)
         logger.info("User %s logged in", mask_phone(phone))
         return user
+
+
+def _login_failure_counters(phone: str, client_ip: str | None) -> list[tuple[str, tuple[int, int]]]:
+    """The cache keys counting failed logins for this phone (first) and this client IP, with their limits."""
+    counters = [(f"login-failures:phone:{phone}", settings.LOGIN_FAILURE_LIMIT_PHONE)]
+    if client_ip:
+        counters.append((f"login-failures:ip:{client_ip}", settings.LOGIN_FAILURE_LIMIT_IP))
+    return counters
 
 
 def _is_replaceable(user: User, now: datetime) -> bool:
@@ -281,6 +312,33 @@ def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limite
     return code
 
 
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _count_wrong_code(token: ActivationToken, now: datetime) -> DomainError:
+    """Count a wrong guess on the code and on the account (inside the activation's transaction).
+
+    F(): concurrent wrong guesses each count, even where no row lock is taken. Past
+    ACTIVATION_LOCKOUT_THRESHOLD failures across resends, the account is locked for a delay that doubles
+    with each further failure. Returns the error to answer.
+    """
+    user = token.user
+    ActivationToken.objects.filter(pk=token.pk).update(attempts=F("attempts") + 1)
+    User.objects.filter(pk=user.pk).update(activation_failures=F("activation_failures") + 1)
+    token.refresh_from_db(fields=["attempts"])
+    user.refresh_from_db(fields=["activation_failures"])
+    excess = user.activation_failures - settings.ACTIVATION_LOCKOUT_THRESHOLD
+    if excess >= 0:
+        delay = min(settings.ACTIVATION_LOCKOUT_BASE * 2 ** min(excess, 16), settings.ACTIVATION_LOCKOUT_MAX)
+        user.activation_locked_until = now + delay
+        user.save(update_fields=["activation_locked_until"])
+        logger.warning("Activation of %s locked for %s after %d wrong codes", mask_phone(user.phone), delay, user.activation_failures)
+        return ActivationLocked(retry_after=_seconds_until(user.activation_locked_until, now))
+    remaining = settings.ACTIVATION_MAX_ATTEMPTS - token.attempts
+    return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
+
+
 class ActivationService:
     """Activation codes: send, resend, check."""
 
@@ -322,7 +380,9 @@ class ActivationService:
         `signup_token` must be the one the sign-up answered: a code alone does not let someone other than
         the person who chose the password activate the account. A wrong code counts an attempt
         (committed even though an error is raised); the code dies at settings.ACTIVATION_MAX_ATTEMPTS.
-        Raises CodeInvalid, SignupInvalid, CodeExpired, CodeUsed or CodeAttemptsExceeded.
+        Wrong codes also count on the account across resends: past settings.ACTIVATION_LOCKOUT_THRESHOLD
+        activation is locked for a growing delay.
+        Raises CodeInvalid, SignupInvalid, ActivationLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded.
         """
         now = now or timezone.now()
         error: DomainError | None = None
@@ -343,16 +403,14 @@ class ActivationService:
             elif not token.user.signup_token_matches(signup_token):
                 # Checked before the code, and not counted: nobody without the token can use up the attempts.
                 error = SignupInvalid()
+            elif token.user.activation_locked_until and token.user.activation_locked_until > now:
+                error = ActivationLocked(retry_after=_seconds_until(token.user.activation_locked_until, now))
             elif token.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
                 error = CodeAttemptsExceeded()
             elif token.is_expired(now):
                 error = CodeExpired()
             elif not token.matches(code):
-                # F(): concurrent wrong guesses each count, even where no row lock is taken.
-                ActivationToken.objects.filter(pk=token.pk).update(attempts=F("attempts") + 1)
-                token.refresh_from_db(fields=["attempts"])
-                remaining = settings.ACTIVATION_MAX_ATTEMPTS - token.attempts
-                error = CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
+                error = _count_wrong_code(token, now)
             else:
                 token.used_at = now
                 token.save(update_fields=["used_at"])

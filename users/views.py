@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -53,6 +54,11 @@ def _error(description: str) -> OpenApiResponse:
 UNAUTHENTICATED = _error("`not_authenticated`, `token_not_valid`, `user_inactive` or `user_not_found`.")
 
 
+def client_ip(request: Request) -> str:
+    """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request)
+
+
 def token_pair(user: User) -> dict[str, str]:
     """A new JWT pair for `user` (the refresh token is recorded, so logout can blacklist it)."""
     refresh = RefreshToken.for_user(user)
@@ -64,6 +70,8 @@ class PublicAPIView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    # Per client IP, with the rate of the view's `throttle_scope` (settings DEFAULT_THROTTLE_RATES).
+    throttle_classes = [ScopedRateThrottle]
 
     def get_authenticate_header(self, request: Request) -> str:
         """A refused token (logout) is a 401 with this challenge, as simplejwt's own views answer."""
@@ -72,6 +80,8 @@ class PublicAPIView(APIView):
 
 class RegisterView(PublicAPIView):
     """Sign up with a phone number; the account stays inactive until the SMS code is entered."""
+
+    throttle_scope = "register"
 
     @extend_schema(
         request=s.RegisterSerializer,
@@ -101,6 +111,8 @@ class RegisterView(PublicAPIView):
 class ActivateView(PublicAPIView):
     """Enter the SMS code: the account becomes active and the answer carries a JWT pair."""
 
+    throttle_scope = "activate"
+
     @extend_schema(
         request=s.ActivateSerializer,
         responses={
@@ -124,6 +136,8 @@ class ActivateView(PublicAPIView):
 class ResendActivationView(PublicAPIView):
     """Ask for a new activation code. The answer is the same whether or not the number has a pending account."""
 
+    throttle_scope = "resend"
+
     @extend_schema(
         request=s.PhoneSerializer,
         responses={
@@ -144,6 +158,8 @@ class ResendActivationView(PublicAPIView):
 class LoginView(PublicAPIView):
     """Log in with phone and password; answers a JWT pair."""
 
+    throttle_scope = "login"
+
     @extend_schema(
         request=s.LoginSerializer,
         responses={
@@ -158,7 +174,11 @@ class LoginView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = AuthService.login(serializer.validated_data["phone"], serializer.validated_data["password"])
+        user = AuthService.login(
+            serializer.validated_data["phone"],
+            serializer.validated_data["password"],
+            client_ip=client_ip(request),
+        )
         return Response(s.TokenPairSerializer(token_pair(user)).data)
 
 

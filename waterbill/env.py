@@ -58,3 +58,32 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     """A comma-separated variable as a list of non-empty, stripped items; `default` when unset or empty."""
     items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
     return items or list(default or [])
+
+
+def env_limit(name: str, default: str) -> tuple[int, int]:
+    """A limit written `COUNT/SECONDS` (e.g. `5/300`: five per five minutes) as (count, seconds).
+
+    Spelled in plain seconds on purpose: DRF's rate strings read only the first letter of the period,
+    so "1/30s" would silently mean one per second. Raises ValueError on anything else.
+    """
+    value = os.environ.get(name, "").strip() or default
+    count, sep, seconds = value.partition("/")
+    if not sep or not count.strip().isdigit() or not seconds.strip().isdigit() or int(seconds) <= 0:
+        raise ValueError(f"{name}={value!r} is not COUNT/SECONDS (e.g. 5/300)")
+    return int(count), int(seconds)
+
+
+_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate `COUNT/PERIOD` with PERIOD one of second, minute, hour, day (or s, m, h, d).
+
+    DRF reads only the period's first letter, so "5/30s" would mean five per second: such values are
+    refused rather than silently misread. Raises ValueError.
+    """
+    value = os.environ.get(name, "").strip() or default
+    count, sep, period = value.partition("/")
+    if not sep or not count.strip().isdigit() or period.strip() not in _PERIODS:
+        raise ValueError(f"{name}={value!r} is not COUNT/PERIOD with PERIOD in second, minute, hour, day")
+    return value

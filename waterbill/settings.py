@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from waterbill.env import env_bool, env_list, env_str
+from waterbill.env import env_bool, env_int, env_limit, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -121,6 +121,15 @@ ACTIVATION_CODE_TTL = timedelta(minutes=10)
 ACTIVATION_MAX_ATTEMPTS = 5
 ACTIVATION_RESEND_COOLDOWN = timedelta(seconds=60)
 ACTIVATION_RESEND_MAX_PER_HOUR = 5
+# Wrong codes counted per account across resends (NIST SP 800-63B): from this many on, activation is
+# locked for ACTIVATION_LOCKOUT_BASE, doubling with each further failure, up to ACTIVATION_LOCKOUT_MAX.
+ACTIVATION_LOCKOUT_THRESHOLD = 10
+ACTIVATION_LOCKOUT_BASE = timedelta(minutes=15)
+ACTIVATION_LOCKOUT_MAX = timedelta(hours=24)
+
+# Failed logins allowed per phone number and per client IP within a window (allauth's defaults).
+LOGIN_FAILURE_LIMIT_PHONE = env_limit("LOGIN_FAILURE_LIMIT_PHONE", "5/300")
+LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "10/60")
 
 # --- SMS ----------------------------------------------------------------------------------------------
 
@@ -133,6 +142,29 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_URL = env_str("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
+# At most this many SMS per clock hour, all numbers together: past it sends are refused (503) and an
+# ERROR is logged, so an SMS-pumping attack cannot run up the bill.
+SMS_HOURLY_BUDGET = env_int("SMS_HOURLY_BUDGET", 1000)
+
+# --- Cache: shared by every worker for throttles, login-failure counters and the SMS budget ----------
+
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL must be a redis://, rediss:// or unix:// URL, not {CACHE_URL!r}")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "waterbill",
+            # Bounded like the SMS call: a stalled Redis must not hang requests.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    # Per process: fine for runserver and tests; production with several workers needs CACHE_URL
+    # (`check --deploy` says so).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Internationalisation -----------------------------------------------------------------------------
 
@@ -165,6 +197,17 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "waterbill.exception_handler.api_exception_handler",
+    # Per client IP, per endpoint, counted in the shared cache. Generous: Cameroonian mobile networks put
+    # many subscribers behind one carrier-grade NAT address.
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_rate("THROTTLE_REGISTER", "30/hour"),
+        "activate": env_rate("THROTTLE_ACTIVATE", "60/hour"),
+        "resend": env_rate("THROTTLE_RESEND", "30/hour"),
+        "login": env_rate("THROTTLE_LOGIN", "60/hour"),
+    },
+    # How many proxies in front append to X-Forwarded-For; the client IP is the address they saw.
+    # 0: REMOTE_ADDR (no proxy). Never leave it unset: DRF would then trust a client-written header.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0 if DEBUG else 1),
 }
 
 SIMPLE_JWT = {

@@ -12,7 +12,6 @@ from waterbill.settings import *  # noqa: E402,F403
 SMS_BACKEND = "sms.backends.locmem.SmsBackend"
 # Hashing cost is measured by the benchmarks, not paid by every test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 # Static files are not collected for tests: WhiteNoise would only warn about the missing STATIC_ROOT.
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405

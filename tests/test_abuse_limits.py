@@ -1,0 +1,169 @@
+"""Abuse limits of a public endpoint that sends paid SMS: per-IP throttles, login and activation lockouts,
+the global SMS budget."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from sms.backends.locmem import SmsMessage
+from users.models import User
+from users.services import ActivationService
+from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_up_body(phone: str) -> dict[str, str]:
+    return {"phone": phone, "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+
+
+@pytest.mark.parametrize(
+    ("scope", "path", "body"),
+    [
+        ("register", "/api/v1/auth/register/", {"phone": "12"}),
+        ("activate", "/api/v1/auth/activate/", {"phone": "670123456", "code": "123456", "signup_token": "x"}),
+        ("resend", "/api/v1/auth/activate/resend/", {"phone": "670123456"}),
+        ("login", "/api/v1/auth/login/", {"phone": "670123456", "password": "x"}),
+    ],
+)
+def test_each_public_endpoint_is_throttled_per_client_ip(
+    api_client: APIClient, monkeypatch: pytest.MonkeyPatch, scope: str, path: str, body: dict[str, str]
+) -> None:
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, scope, "2/hour")
+    for _ in range(2):
+        assert api_client.post(path, body, format="json").status_code != 429
+    throttled = api_client.post(path, body, format="json")
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "throttled"
+    assert 0 < int(throttled["Retry-After"]) <= 3600
+    other_ip = api_client.post(path, body, format="json", REMOTE_ADDR="10.1.2.3")
+    assert other_ip.status_code != 429
+
+
+def test_the_client_ip_is_the_one_the_trusted_proxy_saw(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production counts one proxy (DJANGO_NUM_PROXIES=1): the last X-Forwarded-For entry is the client."""
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "resend", "1/hour")
+    body = {"phone": "670123456"}
+    assert api_client.post("/api/v1/auth/activate/resend/", body, format="json", HTTP_X_FORWARDED_FOR="41.202.1.1").status_code == 202
+    spoofed = api_client.post(
+        "/api/v1/auth/activate/resend/", body, format="json", HTTP_X_FORWARDED_FOR="6.6.6.6, 41.202.1.1"
+    )
+    assert spoofed.status_code == 429  # a client-written first entry does not make a new client
+    other = api_client.post("/api/v1/auth/activate/resend/", body, format="json", HTTP_X_FORWARDED_FOR="41.202.9.9")
+    assert other.status_code == 202
+
+
+def test_failed_logins_lock_the_number_even_for_the_right_password(api_client: APIClient) -> None:
+    UserFactory(phone="+237670123456")
+    for _ in range(5):
+        failed = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json")
+        assert failed.status_code == 401
+    locked = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json")
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "login_locked"
+    assert int(locked["Retry-After"]) == 300
+    # Another number from another address is not affected.
+    UserFactory(phone="+237670000077")
+    ok = api_client.post("/api/v1/auth/login/", {"phone": "670000077", "password": PASSWORD}, format="json", REMOTE_ADDR="10.9.9.9")
+    assert ok.status_code == 200
+
+
+def test_failed_logins_from_one_address_lock_that_address(api_client: APIClient) -> None:
+    for n in range(10):  # ten different numbers, one address
+        api_client.post("/api/v1/auth/login/", {"phone": f"67000{n:04d}", "password": "guess"}, format="json")
+    UserFactory(phone="+237670000099")
+    locked = api_client.post("/api/v1/auth/login/", {"phone": "670000099", "password": PASSWORD}, format="json")
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "login_locked"
+    elsewhere = api_client.post(
+        "/api/v1/auth/login/", {"phone": "670000099", "password": PASSWORD}, format="json", REMOTE_ADDR="10.7.7.7"
+    )
+    assert elsewhere.status_code == 200
+
+
+def test_a_successful_login_forgives_the_numbers_earlier_failures(api_client: APIClient) -> None:
+    UserFactory(phone="+237670123456")
+    for _ in range(4):
+        api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json")
+    assert api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json").status_code == 200
+    for _ in range(4):
+        assert api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json").status_code == 401
+
+
+def test_wrong_codes_count_across_resends_and_lock_with_a_growing_delay(sms_outbox: list[SmsMessage]) -> None:
+    from users import exceptions as e
+
+    phone = "+237670123456"
+    start = timezone.now()
+    ActivationTokenFactory(user__phone=phone, code="111111", created_at=start - timedelta(minutes=3))
+    wrong = "222222"
+    for _ in range(5):
+        with pytest.raises((e.CodeInvalid, e.CodeAttemptsExceeded)):
+            ActivationService.activate(phone, wrong, SIGNUP_TOKEN, now=start)
+    ActivationService.resend_activation_code(phone, now=start)  # a new code does not reset the count
+    later = start + timedelta(minutes=1)
+    for _ in range(4):
+        with pytest.raises(e.CodeInvalid):
+            ActivationService.activate(phone, wrong, SIGNUP_TOKEN, now=later)
+    with pytest.raises(e.ActivationLocked) as first_lock:  # the tenth wrong code
+        ActivationService.activate(phone, wrong, SIGNUP_TOKEN, now=later)
+    assert first_lock.value.retry_after == 15 * 60
+    right = next(w for w in sms_outbox[-1].text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
+    with pytest.raises(e.ActivationLocked):  # even the right code waits for the lock
+        ActivationService.activate(phone, right, SIGNUP_TOKEN, now=later + timedelta(minutes=5))
+    ActivationService.resend_activation_code(phone, now=later + timedelta(minutes=16))
+    with pytest.raises(e.ActivationLocked) as second_lock:  # the eleventh: twice as long
+        ActivationService.activate(phone, wrong, SIGNUP_TOKEN, now=later + timedelta(minutes=16))
+    assert second_lock.value.retry_after == 30 * 60
+    assert User.objects.get().activation_failures == 11
+
+
+def test_activation_lock_over_http_is_429_with_retry_after(api_client: APIClient) -> None:
+    user = UserFactory(phone="+237670123456", pending=True, activation_failures=10,
+                       activation_locked_until=timezone.now() + timedelta(minutes=10))
+    ActivationTokenFactory(user=user)
+    response = api_client.post(
+        "/api/v1/auth/activate/", {"phone": "670123456", "code": "123456", "signup_token": SIGNUP_TOKEN}, format="json"
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "activation_locked"
+    assert 0 < int(response["Retry-After"]) <= 600
+
+
+def test_the_global_sms_budget_refuses_sends_past_it(
+    api_client: APIClient, settings: object, sms_outbox: list[SmsMessage], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.SMS_HOURLY_BUDGET = 2  # type: ignore[attr-defined]
+    for n in range(2):
+        assert api_client.post("/api/v1/auth/register/", sign_up_body(f"67000000{n}"), format="json").status_code == 201
+    refused = api_client.post("/api/v1/auth/register/", sign_up_body("670000009"), format="json")
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "sms_unavailable"
+    assert refused["Retry-After"]
+    assert len(sms_outbox) == 2
+    assert not User.objects.filter(phone="+237670000009").exists()
+    assert any(r.levelno == logging.ERROR and "budget" in r.getMessage() for r in caplog.records)
+
+
+def test_failed_sends_do_not_spend_the_budget(api_client: APIClient, settings: object) -> None:
+    from unittest.mock import patch
+
+    settings.SMS_HOURLY_BUDGET = 1  # type: ignore[attr-defined]
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")):
+        assert api_client.post("/api/v1/auth/register/", sign_up_body("670000001"), format="json").status_code == 503
+    assert api_client.post("/api/v1/auth/register/", sign_up_body("670000001"), format="json").status_code == 201
+
+
+def test_check_deploy_warns_about_a_per_process_cache(settings: object) -> None:
+    from users.checks import check_shared_cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # type: ignore[attr-defined]
+    assert [m.id for m in check_shared_cache(None)] == ["users.W001"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}}  # type: ignore[attr-defined]
+    assert check_shared_cache(None) == []
