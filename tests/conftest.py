@@ -52,3 +52,17 @@ def registered(db: None, api_client: APIClient, payload: dict[str, str], sms_out
     response = api_client.post("/api/v1/auth/register/", payload, format="json")
     assert response.status_code == 201, response.content
     return Registered(phone=PHONE, signup_token=response.json()["signup_token"], code=code_in(sms_outbox[-1]))
+
+
+@pytest.fixture
+def postgres(transactional_db: None) -> None:
+    """Real commits on PostgreSQL (row locks, concurrent transactions); skipped elsewhere, never on CI's run."""
+    import os
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        reason = "needs PostgreSQL for real concurrent transactions: DATABASE_URL=postgres://... scripts/test"
+        if os.environ.get("WATERBILL_REQUIRE_POSTGRES"):
+            pytest.fail(f"WATERBILL_REQUIRE_POSTGRES is set but the database is {connection.vendor}: {reason}")
+        pytest.skip(reason)

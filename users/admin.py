@@ -87,11 +87,17 @@ class UserAdmin(DjangoUserAdmin):
         return self.inlines if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        """An account an administrator creates is vouched for: active at once, no SMS needed."""
+        """An account an administrator creates or activates is vouched for: no SMS code needed.
+
+        Activating a pending account by hand retires its live codes, as activation by code does.
+        """
         if not change:
             obj.is_active = True
-            obj.activated_at = timezone.now()
         super().save_model(request, obj, form, change)
+        if obj.is_active:
+            obj.activation_tokens.filter(used_at__isnull=True, expires_at__gt=timezone.now()).update(
+                expires_at=timezone.now()
+            )
 
     @admin.action(description=_("Resend activation code"))
     def resend_activation_code(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -1,0 +1,114 @@
+"""Concurrency on PostgreSQL, with real commits and threads: one phone, many requests at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from sms.backends import locmem
+from sms.backends.locmem import SmsMessage
+from users.models import ActivationToken, User
+from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory
+
+pytestmark = pytest.mark.usefixtures("postgres")
+
+
+def run_together(count: int, request: Callable[[APIClient], Any]) -> list[Any]:
+    """Start `count` threads at the same instant, each with its own client and DB connection."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = request(APIClient())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def slow_provider() -> Iterator[None]:
+    """The SMS provider takes 0.5 s to accept: the first sign-up holds its transaction that long."""
+
+    def send(self: locmem.SmsBackend, phone: str, text: str) -> None:
+        time.sleep(0.5)
+        locmem.outbox.append(SmsMessage(phone=phone, text=text))
+
+    with patch.object(locmem.SmsBackend, "send", send):
+        yield
+
+
+def codes(responses: list[Any]) -> Counter[str]:
+    """How many error responses carried each error code (`{detail, code}` or the first field error's)."""
+    found: Counter[str] = Counter()
+    for response in responses:
+        body = response.json()
+        if response.status_code < 400:
+            continue
+        found[body["code"] if isinstance(body.get("code"), str) else next(iter(body.values()))[0]["code"]] += 1
+    return found
+
+
+def test_twenty_simultaneous_sign_ups_of_one_phone_make_one_user_one_code_one_sms(
+    slow_provider: None, sms_outbox: list[SmsMessage]
+) -> None:
+    body = {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+    started = time.monotonic()
+    responses = run_together(20, lambda client: client.post("/api/v1/auth/register/", body, format="json"))
+    elapsed = time.monotonic() - started
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 400: 19}, codes(responses)
+    assert all(r.json()["phone"][0]["code"] == "phone_taken" for r in responses if r.status_code == 400)
+    assert User.objects.count() == 1
+    assert ActivationToken.objects.count() == 1
+    assert len(sms_outbox) == 1
+    assert elapsed < 10  # the losers waited for the winner's bounded SMS call, not for a timeout
+
+
+def test_parallel_wrong_guesses_all_count_and_the_limit_holds(sms_outbox: list[SmsMessage]) -> None:
+    token = ActivationTokenFactory(user__phone="+237670123456", code="111111")
+    body = {"phone": "670123456", "code": "222222", "signup_token": SIGNUP_TOKEN}
+    responses = run_together(8, lambda client: client.post("/api/v1/auth/activate/", body, format="json"))
+
+    assert codes(responses) == {"code_invalid": 4, "code_attempts_exceeded": 4}
+    token.refresh_from_db()
+    assert token.attempts == 5
+    assert User.objects.get().activation_failures == 5
+    right = APIClient().post("/api/v1/auth/activate/", {**body, "code": "111111"}, format="json")
+    assert right.json()["code"] == "code_attempts_exceeded"
+
+
+def test_two_simultaneous_right_codes_activate_once() -> None:
+    ActivationTokenFactory(user__phone="+237670123456", code="111111")
+    body = {"phone": "670123456", "code": "111111", "signup_token": SIGNUP_TOKEN}
+    responses = run_together(2, lambda client: client.post("/api/v1/auth/activate/", body, format="json"))
+
+    assert sorted(r.status_code for r in responses) == [200, 400]
+    assert codes([r for r in responses if r.status_code == 400]) == {"code_used": 1}
+    assert User.objects.get().is_active
+
+
+def test_simultaneous_resends_send_one_sms(slow_provider: None, sms_outbox: list[SmsMessage]) -> None:
+    ActivationTokenFactory(user__phone="+237670123456")
+    responses = run_together(10, lambda client: client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json"))
+
+    assert Counter(r.status_code for r in responses) == {202: 1, 429: 9}
+    assert codes([r for r in responses if r.status_code == 429]) == {"resend_too_soon": 9}
+    assert len(sms_outbox) == 1
+    assert ActivationToken.objects.count() == 2

@@ -1,0 +1,77 @@
+"""A failure injected at each step of sign-up leaves the invariants intact, and the retry works.
+
+Real commits (transactional database), so a failing COMMIT can be injected too. What the person sees in
+each case is listed in docs/atomic-registration.md.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from unittest.mock import patch
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.db import DatabaseError, OperationalError, connections
+from rest_framework.test import APIClient
+
+from sms.backends.locmem import SmsBackend, SmsMessage
+from sms.exceptions import SmsUnavailable
+from users.models import ActivationToken, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BODY = {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono",
+        "password": "Tr0ub4dor&3-eau", "password_confirm": "Tr0ub4dor&3-eau"}
+
+
+def failing_commit() -> AbstractContextManager[object]:
+    """The database refuses the COMMIT (connection lost, disk full...) after the provider accepted the SMS."""
+    return patch.object(connections["default"], "commit", side_effect=OperationalError("server closed the connection"))
+
+
+FAULTS: dict[str, tuple[Callable[[], AbstractContextManager[object]], int, int]] = {
+    # step: (injection, HTTP status the app sees, SMS that left)
+    "user insert fails": (lambda: patch.object(User.objects, "create", side_effect=DatabaseError("disk full")), 500, 0),
+    "code insert fails": (lambda: patch.object(ActivationToken.objects, "create", side_effect=DatabaseError("disk full")), 500, 0),
+    "availability check says no": (lambda: patch.object(SmsBackend, "is_available", return_value=False), 503, 0),
+    "availability check raises": (lambda: patch.object(SmsBackend, "is_available", side_effect=RuntimeError("bug")), 503, 0),
+    "send returns False": (lambda: patch.object(SmsBackend, "send_activation_code", return_value=False), 503, 0),
+    "send raises": (lambda: patch.object(SmsBackend, "send", side_effect=requests.ConnectionError("reset")), 503, 0),
+    "send times out": (lambda: patch.object(SmsBackend, "send", side_effect=SmsUnavailable("timeout", provider_code="timeout")), 503, 0),
+    "commit fails after the provider accepted": (failing_commit, 500, 1),
+}
+
+
+@pytest.fixture
+def client() -> Iterator[APIClient]:
+    yield APIClient(raise_request_exception=False)
+
+
+def invariants_hold() -> bool:
+    call_command("check_invariants", stdout=io.StringIO())  # raises CommandError when one is broken
+    return True
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_fault_at_each_step_leaves_nothing_behind_and_the_retry_works(
+    client: APIClient, fault: str, sms_outbox: list[SmsMessage]
+) -> None:
+    inject, status, sms_sent = FAULTS[fault]
+    with inject():
+        response = client.post("/api/v1/auth/register/", BODY, format="json")
+
+    assert response.status_code == status
+    assert set(response.json()) == {"detail", "code"}
+    assert response.json()["code"] == {500: "server_error", 503: "sms_unavailable"}[status]
+    assert User.objects.count() == 0
+    assert ActivationToken.objects.count() == 0
+    assert len(sms_outbox) == sms_sent  # only a failed COMMIT can leave a code for an account that does not exist
+    assert invariants_hold()
+
+    retry = client.post("/api/v1/auth/register/", BODY, format="json")
+    assert retry.status_code == 201
+    assert User.objects.count() == 1 and ActivationToken.objects.count() == 1
+    assert invariants_hold()
