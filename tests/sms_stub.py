@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import socket
 import struct
+import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs
 
-MODES = ("accept", "fail", "throttle", "reset", "reject", "hang")
+MODES = ("accept", "fail", "throttle", "reset", "reject", "hang", "chaos")
+# What "chaos" mode does, by weight: mostly accept, and every kind of failure now and then.
+DEFAULT_MIX = {"accept": 70, "fail": 8, "throttle": 4, "reset": 7, "reject": 5, "hang": 6}
 
 
 @dataclass
@@ -30,6 +35,15 @@ class StubState:
     messages: list[dict[str, str]] = field(default_factory=list)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    mix: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    random: random.Random = field(default_factory=lambda: random.Random(20261129))
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def next_mode(self) -> str:
+        """The mode for the next request (drawn from `mix` in chaos mode). Call with `lock` held."""
+        if self.mode != "chaos":
+            return self.mode
+        return self.random.choices(list(self.mix), weights=list(self.mix.values()))[0]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,7 +66,8 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
         with state.lock:
             state.requests += 1
-            mode = state.mode
+            mode = state.next_mode()
+            state.outcomes[mode] += 1
         if not self.path.endswith("/Messages.json") or not self.headers.get("Authorization", "").startswith("Basic "):
             self._reply(404 if "Messages" not in self.path else 401, {"code": 20404, "message": "not found"})
         elif mode == "accept":
@@ -75,12 +90,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
             self.close_connection = True
         elif mode == "hang":
+            # Twilio queued the message but answers too late: the client gives up, the SMS still leaves.
+            with state.lock:
+                state.messages.append({**{key: values[0] for key, values in form.items()}, "late": "1"})
             time.sleep(state.hang_seconds)
             self._reply(201, {"sid": "SMlate", "status": "queued"})
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (read timeout) while a "hang" slept is expected: no traceback for it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def __init__(self, address: tuple[str, int], state: StubState, verbose: bool) -> None:
         super().__init__(address, _Handler)

@@ -1,0 +1,1 @@
+"""Scripts run by hand (and, in short variants, by CI): chaos run, benchmarks."""
