@@ -167,3 +167,35 @@ def test_check_deploy_warns_about_a_per_process_cache(settings: object) -> None:
     assert [m.id for m in check_shared_cache(None)] == ["users.W001"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}}  # type: ignore[attr-defined]
     assert check_shared_cache(None) == []
+
+
+def test_an_unreachable_shared_cache_is_a_503_not_a_500(api_client: APIClient, settings: object) -> None:
+    from django.core.cache import caches
+
+    settings.CACHES = {  # type: ignore[attr-defined]
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    try:
+        response = api_client.post("/api/v1/auth/register/", sign_up_body("670123456"), format="json")
+    finally:
+        caches["default"].close()
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert response["Retry-After"] == "30"
+    assert not User.objects.exists()
+
+
+def test_a_new_sign_up_does_not_inherit_an_activation_lock() -> None:
+    from users.services import AuthService
+
+    ActivationTokenFactory.expired(
+        user__phone="+237670123456", user__activation_failures=12,
+        user__activation_locked_until=timezone.now() + timedelta(hours=2),
+    )
+    user = AuthService.register_user(sign_up_body("670123456"))
+    user.refresh_from_db()
+    assert user.activation_failures == 0 and user.activation_locked_until is None

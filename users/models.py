@@ -105,10 +105,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Record `activated_at` the first time the account is saved active, however that happens (API, admin)."""
         if self.is_active and self.activated_at is None:
             # Without it, an account activated by an admin and later disabled would look "pending" again,
-            # and a new sign-up could take it over.
+            # and a new sign-up could take it over. The sign-up's secret has served its purpose too.
             self.activated_at = timezone.now()
+            self.signup_token_hash = ""
             if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "activated_at"}
+                kwargs["update_fields"] = {*kwargs["update_fields"], "activated_at", "signup_token_hash"}
         super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:

@@ -183,6 +183,10 @@ class AuthService:
             "password": password_hash,
             "signup_token_hash": User.hash_signup_token(signup_token),
             "date_joined": now,
+            # A new sign-up starts with a clean slate: the owner must not inherit a lock someone else earned
+            # on a sign-up of their number (the send limits still bound how often this can happen).
+            "activation_failures": 0,
+            "activation_locked_until": None,
         }
         try:
             # durable: the SMS must leave only when this very transaction commits, never inside a caller's.
@@ -417,8 +421,7 @@ class ActivationService:
                 user = token.user
                 user.is_active = True
                 user.activated_at = now
-                user.signup_token_hash = ""
-                user.save(update_fields=["is_active", "activated_at", "signup_token_hash"])
+                user.save(update_fields=["is_active", "activated_at"])  # save() also clears the sign-up token
         if error is not None:
             logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
             raise error

@@ -94,8 +94,9 @@ class RegisterView(PublicAPIView):
                 "`password_mismatch`."
             ),
             429: _error(
-                "`resend_too_soon` or `resend_limit_reached`: the number has a pending sign-up whose codes are "
-                "spent, and it already got its share of codes (one a minute, five an hour); see `Retry-After`."
+                "`throttled` (too many sign-ups from this address), or `resend_too_soon` / `resend_limit_reached`: "
+                "the number has a pending sign-up whose codes are spent, and it already got its share of codes "
+                "(one a minute, five an hour). See `Retry-After`."
             ),
             503: _error("`sms_unavailable`: the SMS could not be sent; nothing was kept. Retry after `Retry-After`."),
         },
@@ -122,6 +123,10 @@ class ActivateView(PublicAPIView):
                 "`code_used`, `code_attempts_exceeded` (ask for a new code) or `signup_invalid` (the sign-up "
                 "token does not match: a newer sign-up replaced this one; sign up again)."
             ),
+            429: _error(
+                "`throttled` (too many requests from this address) or `activation_locked` (too many wrong codes "
+                "for this account across resends; the delay doubles with each further one). See `Retry-After`."
+            ),
         },
         tags=["auth"],
     )
@@ -143,7 +148,10 @@ class ResendActivationView(PublicAPIView):
         responses={
             202: s.ResendSerializer,
             400: _bad_request("`phone`: the phone codes, or `phone_rejected` (the SMS provider refuses the number)."),
-            429: _error("`resend_too_soon` (one code a minute) or `resend_limit_reached` (five an hour); see `Retry-After`."),
+            429: _error(
+                "`throttled` (too many requests from this address), `resend_too_soon` (one code a minute) or "
+                "`resend_limit_reached` (five an hour). See `Retry-After`."
+            ),
             503: _error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
         },
         tags=["auth"],
@@ -168,6 +176,10 @@ class LoginView(PublicAPIView):
             401: _error("`invalid_credentials`: unknown number or wrong password."),
             403: _error("`account_inactive` (right password, not activated: show the activation screen) or "
                         "`account_disabled`."),
+            429: _error(
+                "`throttled` (too many requests from this address) or `login_locked` (too many failed logins for "
+                "this number or from this address). See `Retry-After`."
+            ),
         },
         tags=["auth"],
     )

@@ -10,6 +10,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -33,11 +36,22 @@ def _domain_to_drf(exc: DomainError) -> exceptions.APIException:
     return api_exc
 
 
+CACHE_OUTAGE = _("The service is temporarily unavailable. Please try again in a moment.")
+
+
+def _is_cache_outage(exc: Exception) -> bool:
+    """The shared cache (Redis) is unreachable: throttles and limits cannot be checked, so refuse with a 503."""
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render `exc` as described in the module docstring; None (a 500) for anything unexpected."""
     domain = exc if isinstance(exc, DomainError) else None
     if domain is not None:
         exc = _domain_to_drf(domain)
+    elif _is_cache_outage(exc):
+        exc = exceptions.APIException(str(CACHE_OUTAGE), "service_unavailable")
+        exc.status_code = 503
     elif isinstance(exc, Http404):  # converted as DRF's own handler does, so the shaping below applies
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -63,6 +77,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if isinstance(detail, list):
             detail = detail[0]
         response.data = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
+    if response.status_code == 503 and "Retry-After" not in response:
+        response["Retry-After"] = "30"
     if domain is not None:
         if domain.status_code == 401:
             response["WWW-Authenticate"] = 'Bearer realm="api"'

@@ -13,6 +13,7 @@ SMS_BACKEND = "sms.backends.locmem.SmsBackend"
 # Hashing cost is measured by the benchmarks, not paid by every test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Static files are not collected for tests: WhiteNoise would only warn about the missing STATIC_ROOT.
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -10,7 +10,7 @@ from sms.backends.base import BaseSmsBackend
 
 
 class SmsBackend(BaseSmsBackend):
-    """Prints `SMS to <phone>: <text>` on `stream` (default: sys.stdout). Never fails."""
+    """Prints `[SMS to <phone>] <text>` on `stream` (default: sys.stdout). Never fails."""
 
     name = "console"
     _lock = threading.Lock()

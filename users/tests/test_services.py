@@ -225,11 +225,11 @@ def test_resend_to_unknown_or_active_phone_answers_alike_and_sends_nothing(
     assert sms_outbox == []
 
 
-def test_failed_resend_keeps_the_old_code_and_frees_the_slot(sms_outbox: list[SmsMessage]) -> None:
+def test_a_failed_resend_keeps_the_old_code_and_does_not_count(sms_outbox: list[SmsMessage]) -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         ActivationService.resend_activation_code(PHONE)
-    ActivationService.resend_activation_code(PHONE)  # not 429: nothing was sent the first time
+    ActivationService.resend_activation_code(PHONE)  # not 429: the failed send left no code to count
     assert len(sms_outbox) == 1
     assert ActivationToken.objects.count() == 2
 
@@ -332,11 +332,11 @@ def test_re_registration_counts_against_the_hourly_limit(sms_outbox: list[SmsMes
     assert len(sms_outbox) == 5
 
 
-def test_failed_re_registration_gives_its_send_slot_back() -> None:
+def test_a_failed_re_registration_does_not_count_against_the_limits() -> None:
     ActivationTokenFactory.expired(user__phone=PHONE)
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         sign_up()
-    assert sign_up().phone == PHONE  # not 429: the failed attempt sent nothing
+    assert sign_up().phone == PHONE  # not 429: the failed attempt left no code to count
 
 
 def test_an_operators_send_starts_the_cooldown() -> None:

@@ -1,0 +1,39 @@
+"""Schemathesis against the project's own OpenAPI schema, valid and invalid bodies: no server error, and
+every answer (status, content type, body, headers) as the schema documents it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+schema.config.generation.update(
+    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE], deterministic=True
+)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """Schemathesis calls the WSGI app directly: like Django's test client, keep Django from closing the
+    test's database connection (it is inside the test transaction) at the end of each request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@pytest.mark.django_db
+def test_every_endpoint_against_its_schema(case: schemathesis.Case) -> None:
+    # A body the schema accepts may still be refused by rules no JSON schema can say (a phone number
+    # that does not exist, a wrong code): "valid data accepted" does not apply to this API.
+    case.call_and_validate(excluded_checks=[positive_data_acceptance])
