@@ -112,3 +112,14 @@ def test_simultaneous_resends_send_one_sms(slow_provider: None, sms_outbox: list
     assert codes([r for r in responses if r.status_code == 429]) == {"resend_too_soon": 9}
     assert len(sms_outbox) == 1
     assert ActivationToken.objects.count() == 2
+
+
+def test_a_refresh_token_replayed_simultaneously_works_once() -> None:
+    from users.tests.factories import UserFactory
+    from users.tokens import token_pair
+
+    pair = token_pair(UserFactory())
+    responses = run_together(6, lambda client: client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"))
+
+    assert sorted(r.status_code for r in responses) == [200] + [401] * 5
+    assert codes(responses) == {"token_not_valid": 5}

@@ -8,8 +8,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from users.models import User
 from users.phone import MAX_INPUT_LENGTH, InvalidPhoneNumber, normalize_phone
@@ -123,19 +121,9 @@ class ActivationResultSerializer(TokenPairSerializer):
 
 
 class RefreshTokenSerializer(serializers.Serializer):
-    """A refresh token (logout)."""
+    """A refresh token (refresh, logout)."""
 
     refresh = serializers.CharField()
-
-
-class RefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh, answering 401 `no_active_account` (not a 500) when the token's user was deleted."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        try:
-            return super().validate(attrs)
-        except User.DoesNotExist:
-            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
 
 
 class ErrorSerializer(serializers.Serializer):

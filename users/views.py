@@ -11,13 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from users import serializers as s
 from users.models import User
 from users.services import ActivationService, AuthService
+from users.tokens import revoke, rotate, token_pair
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -57,12 +55,6 @@ UNAUTHENTICATED = _error("`not_authenticated`, `token_not_valid`, `user_inactive
 def client_ip(request: Request) -> str:
     """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
     return BaseThrottle().get_ident(request)
-
-
-def token_pair(user: User) -> dict[str, str]:
-    """A new JWT pair for `user` (the refresh token is recorded, so logout can blacklist it)."""
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 class PublicAPIView(APIView):
@@ -209,28 +201,29 @@ class LogoutView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            RefreshToken(serializer.validated_data["refresh"]).blacklist()
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
+        revoke(serializer.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(
-    responses={
-        200: s.TokenPairSerializer,
-        400: _bad_request(),
-        401: _error(
-            "`token_not_valid` (the refresh token is malformed, expired or blacklisted) or `no_active_account` "
-            "(its user was disabled or deleted)."
-        ),
-    },
-    tags=["auth"],
-)
-class RefreshView(TokenRefreshView):
+class RefreshView(PublicAPIView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted (rotation)."""
 
-    serializer_class = s.RefreshSerializer
+    @extend_schema(
+        request=s.RefreshTokenSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            400: _bad_request(),
+            401: _error(
+                "`token_not_valid` (the refresh token is malformed, expired or already used) or "
+                "`no_active_account` (its user was disabled or deleted)."
+            ),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(s.TokenPairSerializer(rotate(serializer.validated_data["refresh"])).data)
 
 
 class MeView(APIView):
