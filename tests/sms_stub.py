@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 MODES = ("accept", "fail", "throttle", "reset", "reject", "hang", "chaos")
 # What "chaos" mode does, by weight: mostly accept, and every kind of failure now and then.
@@ -31,6 +31,7 @@ class StubState:
 
     mode: str = "accept"
     hang_seconds: float = 2.0
+    latency: float = 0.0  # seconds before each "accept" answer (benchmarks)
     reject_code: int = 21211
     messages: list[dict[str, str]] = field(default_factory=list)
     requests: int = 0
@@ -61,6 +62,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        """`GET /_stub/last?to=+237...`: the last accepted message to that number (load tests read codes here)."""
+        url = urlsplit(self.path)
+        to = parse_qs(url.query).get("to", [""])[0]
+        with self.server.state.lock:
+            found = [m for m in self.server.state.messages if m.get("To") == to and not m.get("late")]
+        if url.path != "/_stub/last" or not found:
+            self._reply(404, {"message": "no message"})
+        else:
+            self._reply(200, {"to": to, "body": found[-1].get("Body", "")})
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         state = self.server.state
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
@@ -71,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.endswith("/Messages.json") or not self.headers.get("Authorization", "").startswith("Basic "):
             self._reply(404 if "Messages" not in self.path else 401, {"code": 20404, "message": "not found"})
         elif mode == "accept":
+            if state.latency:
+                time.sleep(state.latency)
             message = {key: values[0] for key, values in form.items()}
             with state.lock:
                 state.messages.append(message)

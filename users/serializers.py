@@ -42,16 +42,27 @@ def password_field() -> serializers.CharField:
     )
 
 
-class UserSerializer(serializers.ModelSerializer):
-    """The account as the app sees it; only the names can be changed (PATCH /users/me/)."""
+class UserSerializer(serializers.Serializer):
+    """The account as the app sees it; only the names can be changed (PATCH /users/me/).
 
+    A plain Serializer with its fields spelled out: a ModelSerializer rebuilds its fields from the model
+    for every instance, which tripled the cost of GET /users/me/ (see docs/performance.md).
+    """
+
+    id = serializers.IntegerField(read_only=True)
+    phone = serializers.CharField(read_only=True)
     first_name = name_field()
     last_name = name_field()
+    is_active = serializers.BooleanField(read_only=True)
+    date_joined = serializers.DateTimeField(read_only=True)
+    activated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
-    class Meta:
-        model = User
-        fields = ["id", "phone", "first_name", "last_name", "is_active", "date_joined", "activated_at"]
-        read_only_fields = ["id", "phone", "is_active", "date_joined", "activated_at"]
+    def update(self, instance: User, validated_data: dict[str, Any]) -> User:
+        """Save the changed names only."""
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.save(update_fields=list(validated_data))
+        return instance
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -359,3 +359,20 @@ def test_sign_up_refuses_to_run_inside_a_callers_transaction(sms_outbox: list[Sm
         sign_up()
     assert sms_outbox == []
     assert not User.objects.exists()
+
+
+def test_argon2id_is_the_hasher_and_pbkdf2_hashes_are_upgraded_at_login(settings: object) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    from waterbill import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS  # type: ignore[attr-defined]
+    assert make_password("x").startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    user = UserFactory(phone=PHONE)
+    User.objects.filter(pk=user.pk).update(
+        password=make_password(PASSWORD, hasher="pbkdf2_sha256")  # an account from before Argon2id
+    )
+    assert AuthService.login(PHONE, PASSWORD) == user
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+    assert AuthService.login(PHONE, PASSWORD) == user

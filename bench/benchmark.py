@@ -1,0 +1,206 @@
+"""Benchmark: the API as production runs it, driven by Locust, with the ceilings measured in the same run.
+
+    python -m bench.benchmark                  # ~3 minutes; prints the table and the ratios
+    python -m bench.benchmark --plot bench.png # also throughput and latency against concurrency (slower)
+
+Starts gunicorn (workers = cores, 4 threads each, as in the Dockerfile) on a fresh PostgreSQL database
+(DATABASE_URL's server; default postgres://postgres@127.0.0.1:5432/waterbill_bench, dropped and re-created),
+Redis if REDIS_URL is set, and the stub SMS provider with --sms-latency. Then, each for --duration seconds:
+the bare Django view and GET /users/me/ at --concurrency clients; sign-ups alone at concurrency = cores;
+the onboarding flow (register, activate, me, refresh, me, login). Separately it measures the raw rate of the
+configured password hasher on every core. The ratios are the figures that count on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.chaos import free_port, recreate_database, wait_until_serving, worker_pids
+from tests.sms_stub import StubSmsProvider
+
+ROOT = Path(__file__).resolve().parent.parent
+CORES = os.cpu_count() or 1
+
+
+def _hash_for(seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import make_password
+
+    count, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        make_password("Bench-Eau-potable-2026")
+        count += 1
+    queue.put(count)
+
+
+def hash_rate(env: dict[str, str], seconds: float = 8.0) -> float:
+    """Hashes per second of the configured hasher with one process per core (no server running)."""
+    os.environ.update({k: v for k, v in env.items() if k in ("DJANGO_SECRET_KEY", "SMS_BACKEND", "DJANGO_DEBUG")})
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    procs = [multiprocessing.Process(target=_hash_for, args=(seconds, queue)) for _ in range(CORES)]
+    for proc in procs:
+        proc.start()
+    total = sum(queue.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / seconds
+
+
+def locust(base: str, user_class: str, users: int, seconds: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Run Locust headless; per request name: requests/s, p50/p95/p99 (ms), failures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = f"{tmp}/run"
+        subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+             "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s", "--host", base,
+             "--csv", prefix, "--only-summary", "--loglevel", "WARNING", user_class],
+            cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+    return {
+        row["Name"]: {
+            "rps": float(row["Requests/s"]),
+            "p50": float(row["50%"]),
+            "p95": float(row["95%"]),
+            "p99": float(row["99%"]),
+            "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]),
+        }
+        for row in rows
+        if row["Name"] != "Aggregated"
+    }
+
+
+def peak_memory_mib(pids: list[int]) -> list[float]:
+    """VmHWM (peak resident set) of each process, in MiB."""
+    peaks = []
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return peaks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=20, help="seconds per phase")
+    parser.add_argument("--concurrency", type=int, default=8, help="clients for the bare view and /users/me/")
+    parser.add_argument("--sms-latency", type=float, default=0.0, help="seconds the stub provider takes to accept")
+    parser.add_argument("--plot", metavar="PNG", help="also measure at several concurrencies and plot")
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waterbill_bench")
+    recreate_database(database_url)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_NUM_PROXIES": "0",
+        "DATABASE_URL": database_url,
+        "SMS_BACKEND": "sms.backends.twilio.SmsBackend",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "bench",
+        "TWILIO_FROM_NUMBER": "WaterBill",
+        "SMS_HOURLY_BUDGET": "100000000",
+        **{f"THROTTLE_{scope}": "100000000/hour" for scope in ("REGISTER", "ACTIVATE", "RESEND", "LOGIN")},
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    hashes_per_second = hash_rate(env)
+
+    with StubSmsProvider() as stub:
+        stub.state.latency = args.sms_latency
+        env["TWILIO_API_URL"] = env["STUB_URL"] = stub.url
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        gunicorn = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "waterbill.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(CORES), "--threads", "4", "--timeout", "30", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_serving(base)
+            locust(base, "BareUser", 2, 3, env)  # warm-up: imports, connections
+            bare = locust(base, "BareUser", args.concurrency, args.duration, env)["bare view"]
+            me = locust(base, "MeUser", args.concurrency, args.duration, env)["me"]
+            register = locust(base, "RegisterUser", CORES, args.duration, env)["register"]
+            flow = locust(base, "OnboardingUser", CORES * 2, args.duration, env)
+            curves: dict[str, list[tuple[int, dict[str, float]]]] = {"me": [], "register": []}
+            if args.plot:
+                for level in (1, 2, 4, 8, 16):
+                    curves["me"].append((level, locust(base, "MeUser", level, max(8, args.duration // 2), env)["me"]))
+                    curves["register"].append(
+                        (level, locust(base, "RegisterUser", level, max(8, args.duration // 2), env)["register"])
+                    )
+            memory = peak_memory_mib(worker_pids(gunicorn.pid))
+        finally:
+            gunicorn.send_signal(signal.SIGTERM)
+            gunicorn.wait(timeout=30)
+
+    print(f"WaterBill API benchmark: {CORES} cores, gunicorn {CORES} workers x 4 threads, PostgreSQL"
+          f"{', Redis' if os.environ.get('REDIS_URL') else ''}, SMS stub latency {args.sms_latency * 1000:.0f} ms,"
+          f" {args.duration} s per phase")
+    print(f"{'endpoint (phase, clients)':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+
+    def row(label: str, stats: dict[str, float]) -> None:
+        print(f"{label:<38}{stats['rps']:>9.1f}{stats['p50']:>9.0f}{stats['p95']:>9.0f}{stats['p99']:>9.0f}"
+              f"{stats['failures']:>8d}")
+
+    row(f"bare Django view ({args.concurrency})", bare)
+    row(f"GET /users/me/ ({args.concurrency})", me)
+    row(f"register alone ({CORES})", register)
+    for name in ("register", "activate", "me", "refresh", "login"):
+        if name in flow:
+            row(f"{name} in onboarding flow ({CORES * 2})", flow[name])
+    print(f"password hasher, raw, {CORES} processes: {hashes_per_second:.1f} hashes/s "
+          f"({1000 * CORES / hashes_per_second:.0f} ms per hash per core)")
+    print(f"ratio register / hash ceiling: {register['rps'] / hashes_per_second:.2f}   (target >= 0.85)")
+    print(f"ratio me / bare view:          {me['rps'] / bare['rps']:.2f}   (target >= 0.60)")
+    print("peak memory per worker (VmHWM): " + ", ".join(f"{m:.0f} MiB" for m in memory))
+    print(f"p99 under load: activate {flow.get('activate', {}).get('p99', float('nan')):.0f} ms (onboarding flow), "
+          f"me {me['p99']:.0f} ms")
+    if args.plot:
+        plot(args.plot, curves, bare["rps"], hashes_per_second)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def plot(path: str, curves: dict[str, list[tuple[int, dict[str, float]]]], bare_rps: float, hash_rps: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, points in curves.items():
+        levels = [level for level, _ in points]
+        throughput.plot(levels, [s["rps"] for _, s in points], marker="o", label=name)
+        latency.plot(levels, [s["p99"] for _, s in points], marker="o", label=f"{name} p99")
+        latency.plot(levels, [s["p50"] for _, s in points], marker=".", linestyle="--", label=f"{name} p50")
+    throughput.axhline(bare_rps, color="grey", linestyle=":", label="bare view")
+    throughput.axhline(hash_rps, color="red", linestyle=":", label="hash ceiling")
+    throughput.set(xlabel="concurrent clients", ylabel="requests/s", xscale="log", yscale="log", title="Throughput")
+    latency.set(xlabel="concurrent clients", ylabel="ms", xscale="log", yscale="log", title="Latency")
+    throughput.legend()
+    latency.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

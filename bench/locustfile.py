@@ -1,0 +1,97 @@
+"""Locust users for bench/benchmark.py: sign-up, the onboarding flow, GET /users/me/, a bare view.
+
+Needs STUB_URL (the stub SMS provider, to read activation codes) in the environment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+
+from locust import HttpUser, constant, task
+
+STUB_URL = os.environ.get("STUB_URL", "")
+PASSWORD = "Bench-Eau-potable-2026"
+_numbers = itertools.count(random.Random().randrange(0, 9_000_000))
+
+
+def new_phone() -> str:
+    return f"+23767{next(_numbers) % 10_000_000:07d}"
+
+
+class ApiUser(HttpUser):
+    abstract = True
+    wait_time = constant(0)
+
+    def sign_up(self) -> tuple[str, str] | None:
+        """Register a new number; returns (phone, signup_token)."""
+        phone = new_phone()
+        body = {"phone": phone, "first_name": "Bench", "last_name": "Mark", "password": PASSWORD, "password_confirm": PASSWORD}
+        with self.client.post("/api/v1/auth/register/", json=body, name="register", catch_response=True) as response:
+            if response.status_code != 201:
+                response.failure(f"{response.status_code} {response.text[:100]}")
+                return None
+            return phone, response.json()["signup_token"]
+
+    def activate(self, phone: str, signup_token: str) -> dict[str, str] | None:
+        import requests
+
+        sms = requests.get(f"{STUB_URL}/_stub/last", params={"to": phone}, timeout=10).json()
+        code = re.search(r"\b\d{6}\b", sms["body"]).group(0)
+        body = {"phone": phone, "code": code, "signup_token": signup_token}
+        with self.client.post("/api/v1/auth/activate/", json=body, name="activate", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code} {response.text[:100]}")
+                return None
+            return response.json()
+
+
+class RegisterUser(ApiUser):
+    """Only sign-ups: the hash-bound endpoint."""
+
+    @task
+    def register(self) -> None:
+        self.sign_up()
+
+
+class OnboardingUser(ApiUser):
+    """The realistic flow: sign up, activate, read the account, refresh, later log in again."""
+
+    @task
+    def onboard(self) -> None:
+        signed_up = self.sign_up()
+        if not signed_up:
+            return
+        pair = self.activate(*signed_up)
+        if not pair:
+            return
+        headers = {"Authorization": f"Bearer {pair['access']}"}
+        self.client.get("/api/v1/users/me/", headers=headers, name="me")
+        refreshed = self.client.post("/api/v1/auth/token/refresh/", json={"refresh": pair["refresh"]}, name="refresh")
+        if refreshed.status_code == 200:
+            headers = {"Authorization": f"Bearer {refreshed.json()['access']}"}
+        self.client.get("/api/v1/users/me/", headers=headers, name="me")
+        self.client.post("/api/v1/auth/login/", json={"phone": signed_up[0], "password": PASSWORD}, name="login")
+
+
+class MeUser(ApiUser):
+    """An active user reading its account again and again (one sign-up per simulated user, at start)."""
+
+    def on_start(self) -> None:
+        signed_up = self.sign_up()
+        pair = self.activate(*signed_up) if signed_up else None
+        self.headers = {"Authorization": f"Bearer {pair['access']}"} if pair else {}
+
+    @task
+    def me(self) -> None:
+        self.client.get("/api/v1/users/me/", headers=self.headers, name="me")
+
+
+class BareUser(ApiUser):
+    """The bare Django view: the ceiling for cheap endpoints."""
+
+    @task
+    def bare(self) -> None:
+        self.client.get("/bench/bare/", name="bare view")
