@@ -13,8 +13,8 @@ if [ ! -x .venv/bin/python ]; then
     echo "Creating .venv with $("$python" --version)..." >&2
     "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$(basename "$requirements")"
-digest="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
+stamp=".venv/.installed-${requirements//\//-}"
+digest="$(cat requirements*.txt "$requirements" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     echo "Installing $requirements into .venv..." >&2
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
