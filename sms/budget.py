@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,12 @@ def take(now: datetime) -> bool:
     `cache.add` then `cache.incr` are atomic on Redis and locmem, so concurrent senders never overspend.
     """
     key = _key(now)
-    cache.add(key, 0, timeout=2 * 3600)
-    used = cache.incr(key)
+    try:
+        cache.add(key, 0, timeout=2 * 3600)
+        used = cache.incr(key)
+    except (RedisError, ValueError) as exc:  # unreachable cache: no way to know what was spent, so refuse
+        logger.error("SMS budget unavailable (cache error %s): send refused", type(exc).__name__)
+        return False
     if used > settings.SMS_HOURLY_BUDGET:
         cache.decr(key)
         logger.error(
@@ -36,5 +41,5 @@ def give_back(now: datetime) -> None:
     """Return a unit taken by `take` for an SMS that was not sent."""
     try:
         cache.decr(_key(now))
-    except ValueError:  # the key expired meanwhile: nothing to give back
+    except (RedisError, ValueError):  # expired meanwhile, or the cache is down: nothing to give back
         pass

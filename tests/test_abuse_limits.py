@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle  # rates live on its THROTTLE_RATES
 
 from sms.backends.locmem import SmsMessage
 from users.models import User
@@ -17,6 +17,7 @@ from users.services import ActivationService
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+RESEND = "/api/v1/auth/activate/resend/"
 
 
 def sign_up_body(phone: str) -> dict[str, str]:
@@ -46,16 +47,24 @@ def test_each_public_endpoint_is_throttled_per_client_ip(
     assert other_ip.status_code != 429
 
 
-def test_the_client_ip_is_the_one_the_trusted_proxy_saw(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Production counts one proxy (DJANGO_NUM_PROXIES=1): the last X-Forwarded-For entry is the client."""
+def test_without_a_declared_proxy_x_forwarded_for_is_ignored(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default (DJANGO_NUM_PROXIES=0): a client cannot pick a new address per request to dodge limits."""
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "resend", "1/hour")
     body = {"phone": "670123456"}
-    assert api_client.post("/api/v1/auth/activate/resend/", body, format="json", HTTP_X_FORWARDED_FOR="41.202.1.1").status_code == 202
-    spoofed = api_client.post(
-        "/api/v1/auth/activate/resend/", body, format="json", HTTP_X_FORWARDED_FOR="6.6.6.6, 41.202.1.1"
-    )
+    assert api_client.post(RESEND, body, format="json", HTTP_X_FORWARDED_FOR="41.202.1.1").status_code == 202
+    assert api_client.post(RESEND, body, format="json", HTTP_X_FORWARDED_FOR="41.202.9.9").status_code == 429
+
+
+def test_behind_one_proxy_the_client_ip_is_the_one_the_proxy_saw(
+    api_client: APIClient, monkeypatch: pytest.MonkeyPatch, settings: object
+) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # type: ignore[attr-defined]
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "resend", "1/hour")
+    body = {"phone": "670123456"}
+    assert api_client.post(RESEND, body, format="json", HTTP_X_FORWARDED_FOR="41.202.1.1").status_code == 202
+    spoofed = api_client.post(RESEND, body, format="json", HTTP_X_FORWARDED_FOR="6.6.6.6, 41.202.1.1")
     assert spoofed.status_code == 429  # a client-written first entry does not make a new client
-    other = api_client.post("/api/v1/auth/activate/resend/", body, format="json", HTTP_X_FORWARDED_FOR="41.202.9.9")
+    other = api_client.post(RESEND, body, format="json", HTTP_X_FORWARDED_FOR="41.202.9.9")
     assert other.status_code == 202
 
 
@@ -189,13 +198,31 @@ def test_an_unreachable_shared_cache_is_a_503_not_a_500(api_client: APIClient, s
     assert not User.objects.exists()
 
 
-def test_a_new_sign_up_does_not_inherit_an_activation_lock() -> None:
+def test_a_new_sign_up_lifts_the_lock_but_keeps_counting_the_failures(sms_outbox: list[SmsMessage]) -> None:
+    """Re-registering must not buy new guesses: the next wrong code locks again, for longer."""
+    from users import exceptions as e
     from users.services import AuthService
 
     ActivationTokenFactory.expired(
         user__phone="+237670123456", user__activation_failures=12,
         user__activation_locked_until=timezone.now() + timedelta(hours=2),
     )
-    user = AuthService.register_user(sign_up_body("670123456"))
+    registration = AuthService.register(sign_up_body("670123456"))
+    user = registration.user
     user.refresh_from_db()
-    assert user.activation_failures == 0 and user.activation_locked_until is None
+    assert user.activation_failures == 12 and user.activation_locked_until is None
+    with pytest.raises(e.ActivationLocked) as caught:
+        ActivationService.activate(user.phone, "000000" if "000000" not in sms_outbox[-1].text else "111111",
+                                   registration.signup_token)
+    assert caught.value.retry_after == 15 * 60 * 2 ** 3  # the 13th failure: 2 hours
+    code = next(w for w in sms_outbox[-1].text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
+    with pytest.raises(e.ActivationLocked):
+        ActivationService.activate(user.phone, code, registration.signup_token)
+
+
+def test_resend_during_an_activation_lock_sends_nothing(api_client: APIClient, sms_outbox: list[SmsMessage]) -> None:
+    user = UserFactory(phone="+237670123456", pending=True, activation_failures=10,
+                       activation_locked_until=timezone.now() + timedelta(minutes=10))
+    ActivationTokenFactory(user=user, created_at=timezone.now() - timedelta(minutes=5))
+    assert api_client.post(RESEND, {"phone": "670123456"}, format="json").status_code == 202
+    assert sms_outbox == []

@@ -177,3 +177,52 @@ def test_a_replaced_sign_up_can_no_longer_be_activated(
     assert stale.json()["code"] == "signup_invalid"
     fresh = registered.activation(code=new_code, signup_token=second.json()["signup_token"])
     assert api_client.post(ACTIVATE, fresh, format="json").status_code == 200
+
+
+def test_the_numbers_owner_claims_a_sign_up_made_by_someone_else(
+    api_client: APIClient, payload: dict[str, str], sms_outbox: list[SmsMessage]
+) -> None:
+    """Someone signed the number up with their own password; its owner, who receives the code, claims it
+    with a new password: the squatter's password is gone, the owner's works."""
+    squatter = api_client.post("/api/v1/auth/register/", {**payload, "password": "Squatter-Pass-1", "password_confirm": "Squatter-Pass-1"}, format="json")
+    assert squatter.status_code == 201
+    owner_again = api_client.post("/api/v1/auth/register/", payload, format="json")
+    assert owner_again.json()["phone"][0]["code"] == "phone_taken"
+    assert "new password" in APIClient().post(
+        "/api/v1/auth/register/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()["phone"][0]["message"]
+    code = code_in(sms_outbox[-1])
+    claimed = api_client.post(ACTIVATE, {"phone": "670123456", "code": code, "password": "Owner-Pass-2026"}, format="json")
+    assert claimed.status_code == 200
+    assert set(claimed.json()) == {"access", "refresh", "user"}
+    login = lambda password: api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
+    assert login("Squatter-Pass-1").status_code == 401
+    assert login("Owner-Pass-2026").status_code == 200
+
+
+def test_a_lost_sign_up_answer_is_recovered_with_the_code_and_a_password(
+    api_client: APIClient, registered: Registered
+) -> None:
+    response = api_client.post(
+        ACTIVATE, {"phone": registered.phone, "code": registered.code, "password": "Another-Pass-2026"}, format="json"
+    )
+    assert response.status_code == 200
+
+
+def test_a_claim_with_a_wrong_code_counts_like_any_wrong_code(api_client: APIClient, registered: Registered) -> None:
+    body = {"phone": registered.phone, "code": other_code(registered.code), "password": "Owner-Pass-2026"}
+    assert api_client.post(ACTIVATE, body, format="json").json()["code"] == "code_invalid"
+    assert ActivationToken.objects.get().attempts == 1
+
+
+def test_a_claims_password_must_pass_the_password_rules(api_client: APIClient, registered: Registered) -> None:
+    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code, "password": "12345678"}, format="json")
+    assert response.status_code == 400
+    assert "password_entirely_numeric" in {e["code"] for e in response.json()["password"]}
+    assert not User.objects.get().is_active
+
+
+def test_activation_needs_the_token_or_a_password(api_client: APIClient, registered: Registered) -> None:
+    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
+    assert response.status_code == 400
+    assert response.json()["signup_token"][0]["code"] == "required"

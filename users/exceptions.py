@@ -15,6 +15,16 @@ class PhoneTaken(DomainError):
     default_detail = _("An account already uses this number. Log in, or reset your password.")
     field = "phone"
 
+    @classmethod
+    def pending(cls) -> PhoneTaken:
+        """The same code, for a sign-up still waiting for its SMS code: the number's owner can claim it."""
+        return cls(
+            _(
+                "A sign-up for this number is waiting for its SMS code. Enter the code you received with a "
+                "new password, or try again in a few minutes."
+            )
+        )
+
 
 class PhoneRejected(DomainError):
     """The SMS provider refused the number (not a reachable mobile, opted out, blocked...)."""
@@ -33,6 +43,8 @@ class SmsServiceUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(retry_after=60)
+        #: The provider may have sent it anyway (a read timeout): it still counts against the SMS budget.
+        self.maybe_sent = False
 
 
 class ResendTooSoon(DomainError):
@@ -79,7 +91,7 @@ class SignupInvalid(DomainError):
     """The sign-up token does not match the pending account: it was replaced by a newer sign-up, or never issued."""
 
     default_code = "signup_invalid"
-    default_detail = _("This sign-up is no longer valid. Please sign up again.")
+    default_detail = _("This sign-up is no longer valid. Enter the SMS code with a new password, or sign up again.")
 
 
 class CodeExpired(DomainError):
@@ -141,3 +153,14 @@ class LoginLocked(DomainError):
     status_code = 429
     default_code = "login_locked"
     default_detail = _("Too many failed login attempts. Please try again in a few minutes.")
+
+
+class LimitsUnavailable(DomainError):
+    """The shared cache holding the abuse limits is unreachable: refuse rather than run unlimited."""
+
+    status_code = 503
+    default_code = "service_unavailable"
+    default_detail = _("The service is temporarily unavailable. Please try again in a moment.")
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=30)

@@ -90,7 +90,24 @@ class ActivateSerializer(serializers.Serializer):
     """Activation input: the phone, the 6-digit code it received, and the token the sign-up answered."""
 
     phone = PhoneField()
-    signup_token = serializers.CharField(max_length=128, help_text="The `signup_token` of the sign-up answer.")
+    signup_token = serializers.CharField(
+        max_length=128, required=False, help_text="The `signup_token` of the sign-up answer."
+    )
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        help_text="Instead of `signup_token`: a new password, for whoever holds the code but not the token "
+        "(the answer to the sign-up was lost, or someone else signed this number up).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("signup_token") and not attrs.get("password"):
+            raise serializers.ValidationError(
+                {"signup_token": [_("Send the sign-up's signup_token, or a new password.")]}, code="required"
+            )
+        return attrs
     code = serializers.RegexField(
         r"^[0-9]{6}$",
         max_length=6,

@@ -17,11 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from sms import budget, get_sms_gateway
 from sms.backends.base import BaseSmsBackend
@@ -36,6 +39,7 @@ from users.exceptions import (
     CodeInvalid,
     CodeUsed,
     InvalidCredentials,
+    LimitsUnavailable,
     LoginLocked,
     PhoneRejected,
     PhoneTaken,
@@ -47,7 +51,7 @@ from users.exceptions import (
 from users.models import ActivationToken, User
 from users.phone import mask_phone
 from users.validation import clean_registration
-from waterbill.errors import DomainError
+from waterbill.errors import DomainError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +87,12 @@ def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str, now: d
         raise SmsServiceUnavailable()
     try:
         _call_gateway(gateway, phone, code)
-    except BaseException:
-        budget.give_back(now)  # nothing left: it does not count
+    except SmsServiceUnavailable as exc:
+        if not exc.maybe_sent:  # a timeout may have been sent (and billed): it keeps counting
+            budget.give_back(now)
+        raise
+    except PhoneRejected:
+        budget.give_back(now)  # refused by the provider: nothing sent
         raise
 
 
@@ -100,7 +108,9 @@ def _call_gateway(gateway: BaseSmsBackend, phone: str, code: str) -> None:
         raise PhoneRejected() from exc
     except SmsError as exc:
         logger.error("Activation SMS to %s failed (error %s): %s", mask_phone(phone), exc.provider_code, exc)
-        raise SmsServiceUnavailable() from exc
+        error = SmsServiceUnavailable()
+        error.maybe_sent = exc.provider_code == "timeout"
+        raise error from exc
     except Exception as exc:
         # Not one of the outcomes a backend is meant to report: keep the traceback for whoever fixes it.
         logger.exception("Activation SMS to %s failed unexpectedly: %s", mask_phone(phone), type(exc).__name__)
@@ -170,7 +180,7 @@ class AuthService:
         existing = User.objects.filter(phone=cleaned.phone).first()
         if existing is not None and not _is_replaceable(existing, now):
             logger.warning("Registration refused for %s: phone taken", mask_phone(cleaned.phone))
-            raise PhoneTaken()
+            raise PhoneTaken.pending() if existing.is_pending else PhoneTaken()
         gateway = get_sms_gateway()
         _ensure_available(gateway)
         # ~0.1-0.3 s of CPU: paid before the transaction, never while holding it.
@@ -183,9 +193,8 @@ class AuthService:
             "password": password_hash,
             "signup_token_hash": User.hash_signup_token(signup_token),
             "date_joined": now,
-            # A new sign-up starts with a clean slate: the owner must not inherit a lock someone else earned
-            # on a sign-up of their number (the send limits still bound how often this can happen).
-            "activation_failures": 0,
+            # The failures stay counted (a re-registration must not buy new guesses), but the lock is lifted:
+            # past the threshold, each further wrong code locks again, with a longer delay.
             "activation_locked_until": None,
         }
         try:
@@ -226,30 +235,53 @@ class AuthService:
         AccountInactive (right password, never activated) or AccountDisabled (right password, deactivated).
         """
         counters = _login_failure_counters(phone, client_ip)
+        # Count the attempt first, forgive it on success: checked-then-counted, parallel guesses would all
+        # pass the check before any of them is counted.
         for key, (limit, window) in counters:
-            if (cache.get(key) or 0) >= limit:
+            if _count(key, window) > limit:
                 logger.warning("Login refused for %s: too many failures (%s)", mask_phone(phone), key.split(":")[1])
                 raise LoginLocked(retry_after=window)
         user = User.objects.filter(phone=phone).first()
         if user is None:
             make_password(password)  # same cost as a real check: timing does not reveal unknown numbers
         if user is None or not user.check_password(password):
-            for key, (_limit, window) in counters:
-                cache.add(key, 0, timeout=window)
-                cache.incr(key)
             logger.warning("Login failed for %s: %s", mask_phone(phone), "unknown phone" if user is None else "wrong password")
             raise InvalidCredentials()
+        _forgive(counters)
         if user.is_pending:
             logger.warning("Login refused for %s: account not activated", mask_phone(phone))
             raise AccountInactive()
         if not user.is_active:
             logger.warning("Login refused for %s: account disabled", mask_phone(phone))
             raise AccountDisabled()
-        cache.delete(counters[0][0])  # the number's owner is back: its failures are forgiven
         user.last_login = now or timezone.now()
         User.objects.filter(pk=user.pk).update(last_login=user.last_login)
         logger.info("User %s logged in", mask_phone(phone))
         return user
+
+
+def _count(key: str, window: int) -> int:
+    """Atomically add one to a counter living `window` seconds; returns the new value. Raises LimitsUnavailable."""
+    try:
+        cache.add(key, 0, timeout=window)
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, 1, timeout=window)
+        return 1
+    except RedisError as exc:
+        logger.error("Shared cache unreachable, login refused: %s", exc)
+        raise LimitsUnavailable() from exc
+
+
+def _forgive(counters: list[tuple[str, tuple[int, int]]]) -> None:
+    """A right password: the attempt does not count, and the number's earlier failures are forgiven."""
+    phone_key, ip_counter = counters[0][0], counters[1:]
+    try:
+        cache.delete(phone_key)
+        for key, _limit in ip_counter:
+            cache.decr(key)
+    except (RedisError, ValueError):
+        pass  # the counters expire on their own
 
 
 def _login_failure_counters(phone: str, client_ip: str | None) -> list[tuple[str, tuple[int, int]]]:
@@ -373,22 +405,34 @@ class ActivationService:
         user = User.objects.filter(phone=phone).first()
         if user is None or not user.is_pending:
             logger.info("Resend for %s ignored: no pending account", mask_phone(phone))
+        elif user.activation_locked_until and user.activation_locked_until > now:
+            logger.info("Resend for %s ignored: activation locked", mask_phone(phone))  # a code would be unusable
         else:
             _send_new_code(user, gateway, now, limited=True)
         return now + settings.ACTIVATION_RESEND_COOLDOWN
 
     @staticmethod
-    def activate(phone: str, code: str, signup_token: str, *, now: datetime | None = None) -> User:
+    def activate(
+        phone: str,
+        code: str,
+        signup_token: str | None = None,
+        *,
+        password: str | None = None,
+        now: datetime | None = None,
+    ) -> User:
         """Check `code` against the newest code of `phone` (E.164) and activate the account.
 
-        `signup_token` must be the one the sign-up answered: a code alone does not let someone other than
-        the person who chose the password activate the account. A wrong code counts an attempt
-        (committed even though an error is raised); the code dies at settings.ACTIVATION_MAX_ATTEMPTS.
-        Wrong codes also count on the account across resends: past settings.ACTIVATION_LOCKOUT_THRESHOLD
-        activation is locked for a growing delay.
-        Raises CodeInvalid, SignupInvalid, ActivationLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded.
+        The code alone does not activate: the caller proves it is the one who signed up (`signup_token`),
+        or, holding the code the number received, chooses a new `password` that replaces the sign-up's
+        (the number's owner can so claim a sign-up someone else made, or one whose answer was lost).
+        A wrong code counts an attempt on the code and on the account (committed even though an error is
+        raised); the code dies at settings.ACTIVATION_MAX_ATTEMPTS, and past
+        settings.ACTIVATION_LOCKOUT_THRESHOLD the account's activation is locked for a growing delay.
+        Raises ValidationFailed (password rules), CodeInvalid, SignupInvalid, ActivationLocked,
+        CodeExpired, CodeUsed or CodeAttemptsExceeded.
         """
         now = now or timezone.now()
+        new_password_hash = _claim_password_hash(phone, password) if password is not None else None
         error: DomainError | None = None
         with transaction.atomic():
             token = (
@@ -398,14 +442,18 @@ class ActivationService:
                 .order_by("-created_at", "-id")
                 .first()
             )
+            proven = token is not None and (
+                (signup_token is not None and token.user.signup_token_matches(signup_token))
+                or new_password_hash is not None
+            )
             if token is None:
                 error = CodeInvalid()
             elif token.used_at is not None:
                 error = CodeUsed()
             elif not token.user.is_pending:
                 error = CodeInvalid()
-            elif not token.user.signup_token_matches(signup_token):
-                # Checked before the code, and not counted: nobody without the token can use up the attempts.
+            elif not proven:
+                # Not counted: nobody can use up the attempts without the token or a password to claim with.
                 error = SignupInvalid()
             elif token.user.activation_locked_until and token.user.activation_locked_until > now:
                 error = ActivationLocked(retry_after=_seconds_until(token.user.activation_locked_until, now))
@@ -421,9 +469,23 @@ class ActivationService:
                 user = token.user
                 user.is_active = True
                 user.activated_at = now
-                user.save(update_fields=["is_active", "activated_at"])  # save() also clears the sign-up token
+                fields = ["is_active", "activated_at"]  # save() also clears the sign-up token
+                if new_password_hash is not None and not (signup_token and user.signup_token_matches(signup_token)):
+                    user.password = new_password_hash
+                    fields.append("password")
+                    logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(phone))
+                user.save(update_fields=fields)
         if error is not None:
             logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
             raise error
         logger.info("User %s activated", mask_phone(phone))
         return user
+
+
+def _claim_password_hash(phone: str, password: str) -> str:
+    """Check a claimant's new password with Django's validators, then hash it (before any transaction)."""
+    try:
+        password_validation.validate_password(password, user=User(phone=phone))
+    except ValidationError as exc:
+        raise ValidationFailed({"password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}) from None
+    return make_password(password)

@@ -9,13 +9,14 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from users import serializers as s
 from users.models import User
 from users.services import ActivationService, AuthService
 from users.tokens import revoke, rotate, token_pair
+from waterbill.throttling import FixedWindowScopedThrottle
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -63,7 +64,7 @@ class PublicAPIView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     # Per client IP, with the rate of the view's `throttle_scope` (settings DEFAULT_THROTTLE_RATES).
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FixedWindowScopedThrottle]
 
     def get_authenticate_header(self, request: Request) -> str:
         """A refused token (logout) is a 401 with this challenge, as simplejwt's own views answer."""
@@ -126,7 +127,9 @@ class ActivateView(PublicAPIView):
         serializer = s.ActivateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = ActivationService.activate(data["phone"], data["code"], data["signup_token"])
+        user = ActivationService.activate(
+            data["phone"], data["code"], data.get("signup_token"), password=data.get("password")
+        )
         return Response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
 
 

@@ -213,8 +213,9 @@ REST_FRAMEWORK = {
         "login": env_rate("THROTTLE_LOGIN", "60/hour"),
     },
     # How many proxies in front append to X-Forwarded-For; the client IP is the address they saw.
-    # 0: REMOTE_ADDR (no proxy). Never leave it unset: DRF would then trust a client-written header.
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0 if DEBUG else 1),
+    # Default 0 (REMOTE_ADDR): trusting the header without a proxy would let any client pick its IP.
+    # Never unset: DRF would then trust a client-written header.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
 }
 
 SIMPLE_JWT = {

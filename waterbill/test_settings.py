@@ -18,3 +18,15 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 TEST_RUNNER = "waterbill.test_runner.PytestTestRunner"
+# Tests clear the cache before each test (FLUSHDB on Redis): never the one CACHE_URL/REDIS_URL names, only a
+# Redis given for tests on purpose (CI's PostgreSQL run), else local memory.
+if os.environ.get("WATERBILL_TEST_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["WATERBILL_TEST_REDIS_URL"],
+            "KEY_PREFIX": "waterbill-test",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
