@@ -1,7 +1,12 @@
-# Production image: gunicorn serving WaterBill API as an unprivileged user.
+# Production image: gunicorn serving WaterBill API as an unprivileged user, behind a TLS-terminating proxy.
 # Build: docker build -t waterbill-api .
 # Run:   docker run -p 8000:8000 -e DJANGO_SECRET_KEY=... -e DJANGO_ALLOWED_HOSTS=api.example.com \
-#          -e DATABASE_URL=postgres://... -e SMS_BACKEND=sms.backends.twilio.SmsBackend -e TWILIO_... waterbill-api
+#          -e DATABASE_URL=postgres://... -e CACHE_URL=redis://... -e DJANGO_NUM_PROXIES=1 \
+#          -e SMS_BACKEND=sms.backends.twilio.SmsBackend -e TWILIO_ACCOUNT_SID=... -e TWILIO_AUTH_TOKEN=... \
+#          -e TWILIO_FROM_NUMBER=... waterbill-api
+# The entry point runs `check --deploy` first and refuses to start on a warning (no shared cache, a
+# development SMS backend...). Port 8000 is for the proxy, which must set X-Forwarded-Proto and
+# X-Forwarded-For (DJANGO_NUM_PROXIES counts the proxies), not for the internet.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

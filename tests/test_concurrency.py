@@ -123,3 +123,31 @@ def test_a_refresh_token_replayed_simultaneously_works_once() -> None:
 
     assert sorted(r.status_code for r in responses) == [200] + [401] * 5
     assert codes(responses) == {"token_not_valid": 5}
+
+
+def test_parallel_wrong_passwords_cannot_exceed_the_per_phone_limit() -> None:
+    """Thirty guesses at once, from thirty addresses: the five-per-five-minutes limit still holds."""
+    from users.tests.factories import UserFactory
+
+    UserFactory(phone="+237670123456")
+    addresses = iter(f"10.0.0.{n}" for n in range(1, 31))
+    lock = threading.Lock()
+
+    def guess(client: APIClient) -> Any:
+        with lock:
+            address = next(addresses)
+        return client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json",
+                           REMOTE_ADDR=address)
+
+    responses = run_together(30, guess)
+    assert Counter(r.status_code for r in responses) == {401: 5, 429: 25}
+
+
+def test_parallel_requests_cannot_exceed_a_per_ip_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "resend", "5/hour")
+    responses = run_together(
+        30, lambda client: client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json")
+    )
+    assert Counter(r.status_code for r in responses) == {202: 5, 429: 25}

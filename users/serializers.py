@@ -14,8 +14,27 @@ from users.phone import MAX_INPUT_LENGTH, InvalidPhoneNumber, normalize_phone
 from users.validation import NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, validate_name
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that takes JSON strings only: DRF's would turn 0 or 12.5 into "0" and "12.5", which the
+    schema (type string) says is invalid."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    """A RegexField that takes JSON strings only."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field({"type": "string", "example": "+237670123456", "maxLength": MAX_INPUT_LENGTH})
-class PhoneField(serializers.CharField):
+class PhoneField(StrictCharField):
     """A phone number in any accepted spelling in, E.164 out (codes: see users.phone.normalize_phone)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -32,12 +51,12 @@ class PhoneField(serializers.CharField):
 
 def name_field(**kwargs: Any) -> serializers.CharField:
     """A first or last name: 1-150 characters, no control characters."""
-    return serializers.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_name], **kwargs)
+    return StrictCharField(max_length=NAME_MAX_LENGTH, validators=[validate_name], **kwargs)
 
 
 def password_field() -> serializers.CharField:
     """A write-only password, taken as typed (no trimming)."""
-    return serializers.CharField(
+    return StrictCharField(
         write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"}
     )
 
@@ -90,10 +109,10 @@ class ActivateSerializer(serializers.Serializer):
     """Activation input: the phone, the 6-digit code it received, and the token the sign-up answered."""
 
     phone = PhoneField()
-    signup_token = serializers.CharField(
+    signup_token = StrictCharField(
         max_length=128, required=False, help_text="The `signup_token` of the sign-up answer."
     )
-    password = serializers.CharField(
+    password = StrictCharField(
         write_only=True,
         required=False,
         trim_whitespace=False,
@@ -108,7 +127,7 @@ class ActivateSerializer(serializers.Serializer):
                 {"signup_token": [_("Send the sign-up's signup_token, or a new password.")]}, code="required"
             )
         return attrs
-    code = serializers.RegexField(
+    code = StrictRegexField(
         r"^[0-9]{6}$",
         max_length=6,
         help_text="The 6-digit code from the SMS.",
@@ -132,14 +151,14 @@ class LoginSerializer(serializers.Serializer):
     """Login input."""
 
     phone = PhoneField()
-    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    password = StrictCharField(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
 
 
 class TokenPairSerializer(serializers.Serializer):
     """A JWT pair: a short-lived access token and a refresh token."""
 
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class ActivationResultSerializer(TokenPairSerializer):
@@ -151,7 +170,7 @@ class ActivationResultSerializer(TokenPairSerializer):
 class RefreshTokenSerializer(serializers.Serializer):
     """A refresh token (refresh, logout)."""
 
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class ErrorSerializer(serializers.Serializer):
