@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import requests
 from django.conf import settings
@@ -58,7 +59,7 @@ class SmsBackend(BaseSmsBackend):
         """POST the message; return when Twilio answered 2xx. Raises SmsNumberRejected or SmsUnavailable."""
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
-            response = requests.post(
+            response = _session().post(
                 url,
                 data={"To": phone, "From": self.from_number, "Body": text},
                 auth=(self.account_sid, self.auth_token),
@@ -82,6 +83,20 @@ class SmsBackend(BaseSmsBackend):
         if response.status_code in (401, 403):
             logger.error("Twilio refused our credentials (HTTP %s, error %s)", response.status_code, code)
         raise SmsUnavailable(message, provider_code=code if code is not None else response.status_code)
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: the TLS connection to the provider is kept alive between sends.
+
+    One per thread because a requests.Session is not documented as thread-safe, and gunicorn runs threads.
+    """
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
 
 
 def _json(response: requests.Response) -> dict:
