@@ -1,0 +1,105 @@
+"""Operations: the health endpoint and the management commands."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from unittest.mock import patch
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import OperationalError
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from sms.backends.locmem import SmsMessage
+from sms.exceptions import SmsNumberRejected
+from users.models import ActivationToken, User
+from users.tests.factories import ActivationTokenFactory, UserFactory
+
+HEALTH = "/api/v1/health/"
+
+
+@pytest.mark.django_db
+def test_health_is_ok_when_everything_answers(api_client: APIClient) -> None:
+    response = api_client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "sms": "ok"}}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_health_is_degraded_but_serving_when_the_sms_gateway_is_down(api_client: APIClient) -> None:
+    with patch("sms.backends.locmem.SmsBackend.is_available", return_value=False):
+        response = api_client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["sms"] == "unavailable"
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_database_is_unreachable(api_client: APIClient) -> None:
+    with patch("waterbill.health.connection.cursor", side_effect=OperationalError("connection refused")):
+        response = api_client.get(HEALTH)
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+@pytest.mark.django_db
+def test_health_costs_one_query(api_client: APIClient, django_assert_num_queries: object) -> None:
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        api_client.get(HEALTH)
+
+
+def test_send_test_sms_goes_through_the_configured_backend(sms_outbox: list[SmsMessage]) -> None:
+    out = io.StringIO()
+    call_command("send_test_sms", "6 70 12 34 56", stdout=out)
+    assert sms_outbox == [SmsMessage(phone="+237670123456", text="WaterBill: test SMS.")]
+    assert "Accepted" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("patched", "message"),
+    [
+        ({"is_available": False}, "not available"),
+        ({"send": SmsNumberRejected("21211", provider_code=21211)}, "provider code 21211"),
+    ],
+)
+def test_send_test_sms_fails_loudly(patched: dict[str, object], message: str) -> None:
+    name, value = next(iter(patched.items()))
+    kwargs = {"side_effect": value} if isinstance(value, Exception) else {"return_value": value}
+    with patch(f"sms.backends.locmem.SmsBackend.{name}", **kwargs), pytest.raises(CommandError, match=message):
+        call_command("send_test_sms", "670123456", stdout=io.StringIO())
+
+
+def test_send_test_sms_refuses_an_invalid_number() -> None:
+    with pytest.raises(CommandError, match="phone_invalid"):
+        call_command("send_test_sms", "12", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_purge_deletes_only_old_never_activated_accounts() -> None:
+    old = timezone.now() - timedelta(days=8)
+    stale = ActivationTokenFactory.expired(user__date_joined=old).user
+    recent_pending = ActivationTokenFactory().user
+    old_active = UserFactory(date_joined=old)
+    old_disabled = UserFactory(date_joined=old, is_active=False)  # activated once, then disabled: kept
+
+    out = io.StringIO()
+    call_command("purge_pending_accounts", "--dry-run", stdout=out)
+    assert "1 never-activated account(s)" in out.getvalue()
+    assert User.objects.filter(pk=stale.pk).exists()
+
+    call_command("purge_pending_accounts", stdout=io.StringIO())
+    assert set(User.objects.values_list("pk", flat=True)) == {recent_pending.pk, old_active.pk, old_disabled.pk}
+    assert not ActivationToken.objects.filter(user_id=stale.pk).exists()
+
+
+@pytest.mark.django_db
+def test_purge_age_is_configurable() -> None:
+    ActivationTokenFactory.expired(user__date_joined=timezone.now() - timedelta(days=2))
+    call_command("purge_pending_accounts", "--days", "7", stdout=io.StringIO())
+    assert User.objects.count() == 1
+    call_command("purge_pending_accounts", "--days", "1", stdout=io.StringIO())
+    assert User.objects.count() == 0

@@ -1,0 +1,34 @@
+"""`manage.py purge_pending_accounts`: delete never-activated accounts older than an age (default 7 days)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from users.models import User
+
+
+class Command(BaseCommand):
+    help = "Delete accounts never activated whose sign-up is older than --days (default 7), codes included."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=int, default=7, help="minimum age of the sign-up, in days (default 7)")
+        parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+
+    def handle(self, *args: Any, days: int, dry_run: bool, **options: Any) -> None:
+        cutoff = timezone.now() - timedelta(days=days)
+        # Never activated (an account disabled after activation keeps its history), no live code.
+        stale = User.objects.filter(is_active=False, activated_at__isnull=True, date_joined__lt=cutoff).exclude(
+            activation_tokens__used_at__isnull=True, activation_tokens__expires_at__gt=timezone.now()
+        )
+        count = stale.count()
+        if dry_run:
+            self.stdout.write(f"{count} never-activated account(s) older than {days} day(s) would be deleted.")
+            return
+        with transaction.atomic():
+            deleted, _by_model = stale.delete()
+        self.stdout.write(self.style.SUCCESS(f"Deleted {count} never-activated account(s) older than {days} day(s)."))
