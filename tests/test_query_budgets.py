@@ -1,7 +1,7 @@
 """Query budgets of the hot endpoints, and the onboarding's single password hash (docs/performance.md).
 
 Counted inside the test transaction, so each atomic block shows as SAVEPOINT/RELEASE pairs; in
-production those are BEGIN/COMMIT, which Django does not count.
+production those are BEGIN/COMMIT, so the counts are the same.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ class AuthService:
             raise PhoneTaken.pending() if existing.is_pending else PhoneTaken()
         gateway = get_sms_gateway()
         _ensure_available(gateway)
-        # ~0.1-0.3 s of CPU: paid before the transaction, never while holding it.
+        # Argon2id, ~30-40 ms of CPU (docs/performance.md): paid before the transaction, never while holding it.
         password_hash = make_password(cleaned.password)
         code = ActivationToken.generate_code()
         signup_token = secrets.token_urlsafe(32)

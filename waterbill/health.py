@@ -46,7 +46,7 @@ def _sms() -> bool:
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     """200 while the database answers (`status` "ok", or "degraded" when the cache or SMS gateway does not);
-    503 when the database does not. Each check is one round trip; no authentication, no throttle."""
+    503 when the database does not. One query, two cache round trips; no authentication, no throttle."""
     checks = {"database": _database(), "cache": _cache(), "sms": _sms()}
     if not checks["database"]:
         status, code = "unavailable", 503
