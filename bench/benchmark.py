@@ -17,7 +17,6 @@ import argparse
 import csv
 import multiprocessing
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,10 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.chaos import free_port, recreate_database, wait_until_serving, worker_pids
+from bench.server import ROOT, production_like_env, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
-ROOT = Path(__file__).resolve().parent.parent
 CORES = os.cpu_count() or 1
 
 
@@ -102,39 +100,14 @@ def main() -> int:
     parser.add_argument("--plot", metavar="PNG", help="also measure at several concurrencies and plot")
     args = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waterbill_bench")
-    recreate_database(database_url)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_NUM_PROXIES": "0",
-        "DATABASE_URL": database_url,
-        "SMS_BACKEND": "sms.backends.twilio.SmsBackend",
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "bench",
-        "TWILIO_FROM_NUMBER": "WaterBill",
-        "SMS_HOURLY_BUDGET": "100000000",
-        **{f"THROTTLE_{scope}": "100000000/hour" for scope in ("REGISTER", "ACTIVATE", "RESEND", "LOGIN")},
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    env = production_like_env("waterbill_bench", DJANGO_SETTINGS_MODULE="bench.settings")
     hashes_per_second = hash_rate(env)
 
     with StubSmsProvider() as stub:
         stub.state.latency = args.sms_latency
         env["TWILIO_API_URL"] = env["STUB_URL"] = stub.url
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "waterbill.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(CORES), "--threads", "4", "--timeout", "30", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        gunicorn, base = start_gunicorn(env, CORES)
         try:
-            wait_until_serving(base)
             locust(base, "BareUser", 2, 3, env)  # warm-up: imports, connections
             bare = locust(base, "BareUser", args.concurrency, args.duration, env)["bare view"]
             me = locust(base, "MeUser", args.concurrency, args.duration, env)["me"]

@@ -17,54 +17,20 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import requests
 
+from bench.server import ROOT, production_like_env, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Chaos-Eau-2026!"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def recreate_database(url: str) -> None:
-    """Drop and create the database named in `url`, connecting to the server's `postgres` database."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn workers: the master's children, read from /proc."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            children.append(int(stat.parent.name))
-    return sorted(children)
 
 
 def database_report(env: dict[str, str], delivered: list[tuple[str, str]]) -> tuple[set[str], int, int, set[str]]:
@@ -97,17 +63,6 @@ def error_code(response: requests.Response) -> str:
     return next(iter(body.values()))[0]["code"]
 
 
-def wait_until_serving(base: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/api/schema/", timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start serving")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=400, help="sign-ups to attempt")
@@ -120,27 +75,8 @@ def main() -> int:
     if args.short:
         args.requests, args.clients, args.workers = 120, 16, 3
 
-    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waterbill_chaos")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("the chaos run needs PostgreSQL: set DATABASE_URL=postgres://...")
-    recreate_database(database_url)
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_NUM_PROXIES": "0",
-        "DATABASE_URL": database_url,
-        "SMS_BACKEND": "sms.backends.twilio.SmsBackend",
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "chaos",
-        "TWILIO_FROM_NUMBER": "WaterBill",
-        "THROTTLE_REGISTER": "1000000/hour",  # every client here is 127.0.0.1
-        "SMS_HOURLY_BUDGET": "1000000",
-    }
+    env = production_like_env("waterbill_chaos")
     python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
     rng = random.Random(args.seed)
     with StubSmsProvider() as stub:
@@ -148,15 +84,8 @@ def main() -> int:
         stub.state.hang_seconds = args.hang_seconds
         stub.state.random.seed(args.seed)
         env["TWILIO_API_URL"] = stub.url
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        gunicorn = subprocess.Popen(
-            [python, "-m", "gunicorn", "waterbill.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--threads", "4", "--timeout", "30", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(ROOT / "bench" / "chaos-gunicorn.log", "w"),
-        )
+        gunicorn, base = start_gunicorn(env, args.workers, log=open(ROOT / "bench" / "chaos-gunicorn.log", "w"))
         try:
-            wait_until_serving(base)
             # Distinct numbers, a fifth of them signed up twice at the same moment.
             phones = [f"+23767{n:07d}" for n in rng.sample(range(10_000_000), args.requests)]
             plan = [p for p in phones for _ in range(2 if rng.random() < 0.2 else 1)][: args.requests]
