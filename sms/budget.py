@@ -29,7 +29,7 @@ def take(now: datetime) -> bool:
         logger.error("SMS budget unavailable (cache error %s): send refused", type(exc).__name__)
         return False
     if used > settings.SMS_HOURLY_BUDGET:
-        cache.decr(key)
+        give_back(now)
         logger.error(
             "SMS budget of %d per hour is spent: send refused (possible SMS pumping)", settings.SMS_HOURLY_BUDGET
         )

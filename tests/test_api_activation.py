@@ -209,10 +209,31 @@ def test_a_lost_sign_up_answer_is_recovered_with_the_code_and_a_password(
     assert response.status_code == 200
 
 
-def test_a_claim_with_a_wrong_code_counts_like_any_wrong_code(api_client: APIClient, registered: Registered) -> None:
-    body = {"phone": registered.phone, "code": other_code(registered.code), "password": "Owner-Pass-2026"}
-    assert api_client.post(ACTIVATE, body, format="json").json()["code"] == "code_invalid"
-    assert ActivationToken.objects.get().attempts == 1
+def test_wrong_claims_by_strangers_never_stop_the_token_holder(api_client: APIClient, registered: Registered) -> None:
+    """Strangers who know the number guess codes with a password of theirs: they lock only the claims."""
+    wrong = {"phone": registered.phone, "code": other_code(registered.code), "password": "Stranger-Pass-2026"}
+    answers = [
+        api_client.post(ACTIVATE, wrong, format="json", REMOTE_ADDR=f"10.0.0.{n}").json()["code"] for n in range(11)
+    ]
+    assert answers == ["code_invalid"] * 9 + ["activation_locked"] * 2
+    token = ActivationToken.objects.get()
+    assert token.attempts == 0
+    assert User.objects.get().activation_failures == 0
+    assert api_client.post(ACTIVATE, registered.activation(), format="json").status_code == 200
+
+
+def test_a_claim_with_the_token_too_is_refused(api_client: APIClient, registered: Registered) -> None:
+    body = registered.activation(password="Another-Pass-2026")
+    response = api_client.post(ACTIVATE, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["password"][0]["code"] == "invalid"
+
+
+def test_a_claims_password_is_checked_against_the_accounts_names(api_client: APIClient, registered: Registered) -> None:
+    body = {"phone": registered.phone, "code": registered.code, "password": "ngono2026"}  # the sign-up's last name
+    response = api_client.post(ACTIVATE, body, format="json")
+    assert response.status_code == 400
+    assert "password_too_similar" in {e["code"] for e in response.json()["password"]}
 
 
 def test_a_claims_password_must_pass_the_password_rules(api_client: APIClient, registered: Registered) -> None:

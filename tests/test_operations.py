@@ -103,3 +103,16 @@ def test_purge_age_is_configurable() -> None:
     assert User.objects.count() == 1
     call_command("purge_pending_accounts", "--days", "1", stdout=io.StringIO())
     assert User.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_purge_keeps_an_old_sign_up_with_a_fresh_code() -> None:
+    user = ActivationTokenFactory.expired(user__date_joined=timezone.now() - timedelta(days=8)).user
+    ActivationTokenFactory(user=user)  # resent a minute ago: someone is activating it right now
+    call_command("purge_pending_accounts", stdout=io.StringIO())
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_purge_refuses_a_non_positive_age() -> None:
+    with pytest.raises(CommandError):
+        call_command("purge_pending_accounts", "--days", "0", stdout=io.StringIO())

@@ -21,3 +21,19 @@ def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_proxy_count(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """users.W002 under `check --deploy` when no proxy is declared: behind the TLS proxy production assumes,
+    every client would share the proxy's address, and one client's failures would lock everyone out."""
+    if settings.REST_FRAMEWORK.get("NUM_PROXIES", 0) == 0:
+        return [
+            Warning(
+                "DJANGO_NUM_PROXIES is 0: per-IP limits count the address that connects, which behind the "
+                "TLS-terminating proxy is the proxy's, shared by every client.",
+                hint="Set DJANGO_NUM_PROXIES to the number of proxies that append to X-Forwarded-For.",
+                id="users.W002",
+            )
+        ]
+    return []

@@ -88,6 +88,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Wrong activation codes across every code of this sign-up, and the lockout they earned.
     activation_failures = models.PositiveIntegerField(_("wrong activation codes"), default=0)
     activation_locked_until = models.DateTimeField(_("activation locked until"), null=True, blank=True)
+    # The same for claims (code + new password, without the sign-up token): counted apart, so that a stranger
+    # guessing codes locks only the claim path, never the activation of whoever holds the token.
+    claim_failures = models.PositiveIntegerField(_("wrong codes in claims"), default=0)
+    claim_locked_until = models.DateTimeField(_("claims locked until"), null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -126,6 +126,10 @@ class ActivateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"signup_token": [_("Send the sign-up's signup_token, or a new password.")]}, code="required"
             )
+        if attrs.get("signup_token") and attrs.get("password"):
+            raise serializers.ValidationError(
+                {"password": [_("Send either the signup_token or a new password, not both.")]}, code="invalid"
+            )
         return attrs
     code = StrictRegexField(
         r"^[0-9]{6}$",

@@ -234,13 +234,18 @@ class AuthService:
         Raises LoginLocked, InvalidCredentials (unknown phone or wrong password, indistinguishable),
         AccountInactive (right password, never activated) or AccountDisabled (right password, deactivated).
         """
-        counters = _login_failure_counters(phone, client_ip)
+        now = now or timezone.now()
+        counters = _login_failure_counters(phone, client_ip, now)
         # Count the attempt first, forgive it on success: checked-then-counted, parallel guesses would all
-        # pass the check before any of them is counted.
-        for key, (limit, window) in counters:
-            if _count(key, window) > limit:
+        # pass the check before any of them is counted. The address is counted before the number, and a
+        # refused attempt is taken back, so a locked address cannot add to a number's count.
+        counted: list[str] = []
+        for key, limit, window_end in counters:
+            counted.append(key)
+            if _count(key, window_end, now) > limit:
+                _uncount(counted)
                 logger.warning("Login refused for %s: too many failures (%s)", mask_phone(phone), key.split(":")[1])
-                raise LoginLocked(retry_after=window)
+                raise LoginLocked(retry_after=_seconds_until(window_end, now))
         user = User.objects.filter(phone=phone).first()
         if user is None:
             make_password(password)  # same cost as a real check: timing does not reveal unknown numbers
@@ -254,41 +259,59 @@ class AuthService:
         if not user.is_active:
             logger.warning("Login refused for %s: account disabled", mask_phone(phone))
             raise AccountDisabled()
-        user.last_login = now or timezone.now()
+        user.last_login = now
         User.objects.filter(pk=user.pk).update(last_login=user.last_login)
         logger.info("User %s logged in", mask_phone(phone))
         return user
 
 
-def _count(key: str, window: int) -> int:
-    """Atomically add one to a counter living `window` seconds; returns the new value. Raises LimitsUnavailable."""
+def _count(key: str, window_end: datetime, now: datetime) -> int:
+    """Atomically add one to a counter that lives until `window_end`; returns the new value.
+
+    One key per window: were the key to expire between Django's EXISTS and INCR, Redis would recreate it
+    without expiry, and a fixed key would then count (and lock) forever. Raises LimitsUnavailable.
+    """
+    timeout = math.ceil((window_end - now).total_seconds()) + 5
     try:
-        cache.add(key, 0, timeout=window)
+        cache.add(key, 0, timeout=timeout)
         return cache.incr(key)
     except ValueError:  # the key expired between add and incr
-        cache.add(key, 1, timeout=window)
+        cache.add(key, 1, timeout=timeout)
         return 1
     except RedisError as exc:
         logger.error("Shared cache unreachable, login refused: %s", exc)
         raise LimitsUnavailable() from exc
 
 
-def _forgive(counters: list[tuple[str, tuple[int, int]]]) -> None:
+def _uncount(keys: list[str]) -> None:
+    """Take back one count from each key (best effort: the keys expire with their window anyway)."""
+    for key in keys:
+        try:
+            cache.decr(key)
+        except (RedisError, ValueError):
+            pass
+
+
+def _forgive(counters: list[tuple[str, int, datetime]]) -> None:
     """A right password: the attempt does not count, and the number's earlier failures are forgiven."""
-    phone_key, ip_counter = counters[0][0], counters[1:]
+    *ip_counters, (phone_key, _limit, _end) = counters
+    _uncount([key for key, _limit, _end in ip_counters])
     try:
         cache.delete(phone_key)
-        for key, _limit in ip_counter:
-            cache.decr(key)
-    except (RedisError, ValueError):
-        pass  # the counters expire on their own
+    except RedisError:
+        pass  # it expires with its window
 
 
-def _login_failure_counters(phone: str, client_ip: str | None) -> list[tuple[str, tuple[int, int]]]:
-    """The cache keys counting failed logins for this phone (first) and this client IP, with their limits."""
-    counters = [(f"login-failures:phone:{phone}", settings.LOGIN_FAILURE_LIMIT_PHONE)]
-    if client_ip:
-        counters.append((f"login-failures:ip:{client_ip}", settings.LOGIN_FAILURE_LIMIT_IP))
+def _login_failure_counters(phone: str, client_ip: str | None, now: datetime) -> list[tuple[str, int, datetime]]:
+    """The cache keys counting failed logins from this client IP and for this phone (last), in the current
+    fixed window of each limit, with their limit and the window's end."""
+    limits = [("ip", client_ip, settings.LOGIN_FAILURE_LIMIT_IP)] if client_ip else []
+    limits.append(("phone", phone, settings.LOGIN_FAILURE_LIMIT_PHONE))
+    counters = []
+    for kind, value, (limit, seconds) in limits:
+        window = int(now.timestamp() // seconds)
+        window_end = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
+        counters.append((f"login-failures:{kind}:{value}:{window}", limit, window_end))
     return counters
 
 
@@ -352,6 +375,28 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
+def _lock_delay(failures: int) -> timedelta | None:
+    """The lock a count of wrong codes earns: none below the threshold, then doubling up to the maximum."""
+    excess = failures - settings.ACTIVATION_LOCKOUT_THRESHOLD
+    if excess < 0:
+        return None
+    return min(settings.ACTIVATION_LOCKOUT_BASE * 2 ** min(excess, 16), settings.ACTIVATION_LOCKOUT_MAX)
+
+
+def _count_wrong_claim(user: User, now: datetime) -> DomainError:
+    """Count a wrong code in a claim, on the account's claim counter only (the code's attempts, which the
+    token holder relies on, are untouched). Returns the error to answer."""
+    User.objects.filter(pk=user.pk).update(claim_failures=F("claim_failures") + 1)
+    user.refresh_from_db(fields=["claim_failures"])
+    delay = _lock_delay(user.claim_failures)
+    if delay is None:
+        return CodeInvalid()
+    user.claim_locked_until = now + delay
+    user.save(update_fields=["claim_locked_until"])
+    logger.warning("Claims of %s locked for %s after %d wrong codes", mask_phone(user.phone), delay, user.claim_failures)
+    return ActivationLocked(retry_after=_seconds_until(user.claim_locked_until, now))
+
+
 def _count_wrong_code(token: ActivationToken, now: datetime) -> DomainError:
     """Count a wrong guess on the code and on the account (inside the activation's transaction).
 
@@ -364,9 +409,8 @@ def _count_wrong_code(token: ActivationToken, now: datetime) -> DomainError:
     User.objects.filter(pk=user.pk).update(activation_failures=F("activation_failures") + 1)
     token.refresh_from_db(fields=["attempts"])
     user.refresh_from_db(fields=["activation_failures"])
-    excess = user.activation_failures - settings.ACTIVATION_LOCKOUT_THRESHOLD
-    if excess >= 0:
-        delay = min(settings.ACTIVATION_LOCKOUT_BASE * 2 ** min(excess, 16), settings.ACTIVATION_LOCKOUT_MAX)
+    delay = _lock_delay(user.activation_failures)
+    if delay is not None:
         user.activation_locked_until = now + delay
         user.save(update_fields=["activation_locked_until"])
         logger.warning("Activation of %s locked for %s after %d wrong codes", mask_phone(user.phone), delay, user.activation_failures)
@@ -432,7 +476,7 @@ class ActivationService:
         CodeExpired, CodeUsed or CodeAttemptsExceeded.
         """
         now = now or timezone.now()
-        new_password_hash = _claim_password_hash(phone, password) if password is not None else None
+        claim_hash = _claim_password_hash(phone, password) if password is not None else None
         error: DomainError | None = None
         with transaction.atomic():
             token = (
@@ -442,27 +486,27 @@ class ActivationService:
                 .order_by("-created_at", "-id")
                 .first()
             )
-            proven = token is not None and (
-                (signup_token is not None and token.user.signup_token_matches(signup_token))
-                or new_password_hash is not None
-            )
+            by_token = token is not None and signup_token is not None and token.user.signup_token_matches(signup_token)
+            claiming = token is not None and not by_token and claim_hash is not None
             if token is None:
                 error = CodeInvalid()
             elif token.used_at is not None:
                 error = CodeUsed()
             elif not token.user.is_pending:
                 error = CodeInvalid()
-            elif not proven:
+            elif not by_token and not claiming:
                 # Not counted: nobody can use up the attempts without the token or a password to claim with.
                 error = SignupInvalid()
-            elif token.user.activation_locked_until and token.user.activation_locked_until > now:
+            elif claiming and _locked(token.user.claim_locked_until, now):
+                error = ActivationLocked(retry_after=_seconds_until(token.user.claim_locked_until, now))
+            elif by_token and _locked(token.user.activation_locked_until, now):
                 error = ActivationLocked(retry_after=_seconds_until(token.user.activation_locked_until, now))
-            elif token.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
+            elif by_token and token.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
                 error = CodeAttemptsExceeded()
             elif token.is_expired(now):
                 error = CodeExpired()
             elif not token.matches(code):
-                error = _count_wrong_code(token, now)
+                error = _count_wrong_claim(token.user, now) if claiming else _count_wrong_code(token, now)
             else:
                 token.used_at = now
                 token.save(update_fields=["used_at"])
@@ -470,8 +514,8 @@ class ActivationService:
                 user.is_active = True
                 user.activated_at = now
                 fields = ["is_active", "activated_at"]  # save() also clears the sign-up token
-                if new_password_hash is not None and not (signup_token and user.signup_token_matches(signup_token)):
-                    user.password = new_password_hash
+                if claiming:
+                    user.password = claim_hash
                     fields.append("password")
                     logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(phone))
                 user.save(update_fields=fields)
@@ -482,10 +526,16 @@ class ActivationService:
         return user
 
 
+def _locked(until: datetime | None, now: datetime) -> bool:
+    return until is not None and until > now
+
+
 def _claim_password_hash(phone: str, password: str) -> str:
-    """Check a claimant's new password with Django's validators, then hash it (before any transaction)."""
+    """Check a claimant's new password with Django's validators (against the account's phone and names),
+    then hash it, before any transaction."""
+    account = User.objects.filter(phone=phone).only("phone", "first_name", "last_name").first() or User(phone=phone)
     try:
-        password_validation.validate_password(password, user=User(phone=phone))
+        password_validation.validate_password(password, user=account)
     except ValidationError as exc:
         raise ValidationFailed({"password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}) from None
     return make_password(password)

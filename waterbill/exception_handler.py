@@ -11,8 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -40,8 +39,9 @@ CACHE_OUTAGE = _("The service is temporarily unavailable. Please try again in a 
 
 
 def _is_cache_outage(exc: Exception) -> bool:
-    """The shared cache (Redis) is unreachable: throttles and limits cannot be checked, so refuse with a 503."""
-    return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
+    """The shared cache (Redis) is unreachable or refusing writes (failover, out of memory): throttles and
+    limits cannot be checked, so refuse with a 503."""
+    return isinstance(exc, RedisError)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

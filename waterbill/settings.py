@@ -90,6 +90,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that stops answering must not hang requests (nor the health check) indefinitely.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A sign-up holds its transaction through the bounded SMS call (up to ~10 s): other writers wait
     # longer than that instead of failing with "database is locked", and take the write lock up front

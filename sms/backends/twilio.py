@@ -65,6 +65,8 @@ class SmsBackend(BaseSmsBackend):
                 auth=(self.account_sid, self.auth_token),
                 timeout=(self.connect_timeout, self.read_timeout),
             )
+        except requests.ConnectTimeout as exc:  # never connected: certainly not sent
+            raise SmsUnavailable(f"twilio unreachable: {type(exc).__name__}", provider_code="connection") from exc
         except requests.Timeout as exc:
             # A read timeout may come after Twilio queued the message: the outcome is unknown.
             raise SmsUnavailable(f"twilio timed out: {type(exc).__name__}", provider_code="timeout") from exc

@@ -93,7 +93,7 @@ def test_bad_credentials_are_logged_as_an_error(
     ("error", "provider_code"),
     [
         (requests.ReadTimeout("read timed out"), "timeout"),
-        (requests.ConnectTimeout("connect timed out"), "timeout"),
+        (requests.ConnectTimeout("connect timed out"), "connection"),  # never connected: not sent
         (requests.ConnectionError("Connection reset by peer"), "connection"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from datetime import timedelta
 from typing import Any
 
@@ -12,11 +13,18 @@ from django.utils import timezone
 from users.models import User
 
 
+def _positive(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise ArgumentTypeError("must be at least 1")
+    return days
+
+
 class Command(BaseCommand):
     help = "Delete accounts never activated whose sign-up is older than --days (default 7), codes included."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, default=7, help="minimum age of the sign-up, in days (default 7)")
+        parser.add_argument("--days", type=_positive, default=7, help="minimum age of the sign-up, in days (default 7)")
         parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
 
     def handle(self, *args: Any, days: int, dry_run: bool, **options: Any) -> None:
@@ -30,5 +38,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{count} never-activated account(s) older than {days} day(s) would be deleted.")
             return
         with transaction.atomic():
-            deleted, _by_model = stale.delete()
-        self.stdout.write(self.style.SUCCESS(f"Deleted {count} never-activated account(s) older than {days} day(s)."))
+            # Locked and re-checked in the same statement set: an account activated meanwhile is not deleted.
+            ids = list(stale.select_for_update().values_list("pk", flat=True))
+            User.objects.filter(pk__in=ids, is_active=False, activated_at__isnull=True).delete()
+        self.stdout.write(self.style.SUCCESS(f"Deleted {len(ids)} never-activated account(s) older than {days} day(s)."))
