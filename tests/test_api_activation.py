@@ -247,3 +247,26 @@ def test_activation_needs_the_token_or_a_password(api_client: APIClient, registe
     response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code}, format="json")
     assert response.status_code == 400
     assert response.json()["signup_token"][0]["code"] == "required"
+
+
+def test_every_sms_follows_the_users_language_not_the_requests(
+    api_client: APIClient, payload: dict[str, str], sms_outbox: list[SmsMessage]
+) -> None:
+    registered = api_client.post("/api/v1/auth/register/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert registered.json()["user"]["language"] == "en"
+    assert "your activation code" in sms_outbox[-1].text
+    ActivationToken.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    assert api_client.post(RESEND, {"phone": "670123456"}, format="json", HTTP_ACCEPT_LANGUAGE="fr").status_code == 202
+    assert "your activation code" in sms_outbox[-1].text  # a French request, an English user
+
+
+def test_the_sms_language_is_editable(
+    auth_client: APIClient, active_user: User, sms_outbox: list[SmsMessage]
+) -> None:
+    from users.services import ActivationService
+
+    assert auth_client.patch("/api/v1/users/me/", {"language": "en"}, format="json").json()["language"] == "en"
+    assert auth_client.patch("/api/v1/users/me/", {"language": "de"}, format="json").status_code == 400
+    User.objects.filter(pk=active_user.pk).update(is_active=False, activated_at=None)  # pending again, for the test
+    ActivationService.create_and_send_activation_code(User.objects.get(pk=active_user.pk))
+    assert "your activation code" in sms_outbox[-1].text

@@ -83,6 +83,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    # The language of every SMS sent to this user: the sign-up's, editable on /users/me/.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # Hash of the secret the sign-up answered to its client: only that client may activate the account.
     signup_token_hash = models.CharField(max_length=64, blank=True, editable=False)
     # Wrong activation codes across every code of this sign-up, and the lockout they earned.

@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -62,7 +63,7 @@ def password_field() -> serializers.CharField:
 
 
 class UserSerializer(serializers.Serializer):
-    """The account as the app sees it; only the names can be changed (PATCH /users/me/).
+    """The account as the app sees it; the names and the SMS language can be changed (PATCH /users/me/).
 
     A plain Serializer with its fields spelled out: a ModelSerializer rebuilds its fields from the model
     for every instance, which tripled the cost of GET /users/me/ (see docs/performance.md).
@@ -72,12 +73,15 @@ class UserSerializer(serializers.Serializer):
     phone = serializers.CharField(read_only=True)
     first_name = name_field()
     last_name = name_field()
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES], help_text="The language of the SMS sent to this account."
+    )
     is_active = serializers.BooleanField(read_only=True)
     date_joined = serializers.DateTimeField(read_only=True)
     activated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def update(self, instance: User, validated_data: dict[str, Any]) -> User:
-        """Save the changed names only."""
+        """Save the changed fields only (names, language)."""
         for name, value in validated_data.items():
             setattr(instance, name, value)
         instance.save(update_fields=list(validated_data))

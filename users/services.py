@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from redis.exceptions import RedisError
 
 from sms import budget, get_sms_gateway
@@ -125,7 +125,8 @@ def _issue_code(user: User, code: str, gateway: BaseSmsBackend, now: datetime, *
     if supersede:
         ActivationToken.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
     token = ActivationToken.create_token(user, code, now=now)
-    _send_activation_code(gateway, user.phone, code, now)
+    with translation.override(user.language):  # the user's language, whatever the request's
+        _send_activation_code(gateway, user.phone, code, now)
     return token
 
 
@@ -193,6 +194,7 @@ class AuthService:
             "password": password_hash,
             "signup_token_hash": User.hash_signup_token(signup_token),
             "date_joined": now,
+            "language": _supported_language(),
             # The failures stay counted (a re-registration must not buy new guesses), but the lock is lifted:
             # past the threshold, each further wrong code locks again, with a longer delay.
             "activation_locked_until": None,
@@ -313,6 +315,14 @@ def _login_failure_counters(phone: str, client_ip: str | None, now: datetime) ->
         window_end = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
         counters.append((f"login-failures:{kind}:{value}:{window}", limit, window_end))
     return counters
+
+
+def _supported_language() -> str:
+    """The active language (the request's, set by LocaleMiddleware) among settings.LANGUAGES."""
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def _is_replaceable(user: User, now: datetime) -> bool:
