@@ -165,3 +165,41 @@ def test_refresh_of_a_deleted_user_is_401_not_500(api_client: APIClient, user: U
     response = api_client.post(REFRESH, {"refresh": pair["refresh"]}, format="json")
     assert response.status_code == 401
     assert response.json()["code"] in ("no_active_account", "token_not_valid")
+
+
+PASSWORD_URL = "/api/v1/users/me/password/"
+
+
+def test_changing_the_password_ends_every_session_and_answers_a_new_pair(api_client: APIClient, user: User) -> None:
+    phone_session, tablet_session = login(api_client), login(api_client)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {phone_session['access']}")
+    response = client.post(PASSWORD_URL, {"current_password": PASSWORD, "new_password": "Nouveau-Robinet-77"}, format="json")
+    assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}
+    for old in (phone_session, tablet_session):
+        assert api_client.post(REFRESH, {"refresh": old["refresh"]}, format="json").status_code == 401
+    assert api_client.post(REFRESH, {"refresh": response.json()["refresh"]}, format="json").status_code == 200
+    assert api_client.post(LOGIN, {"phone": "670123456", "password": "Nouveau-Robinet-77"}, format="json").status_code == 200
+    assert api_client.post(LOGIN, {"phone": "670123456", "password": PASSWORD}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"current_password": "wrong", "new_password": "Nouveau-Robinet-77"}, "current_password", "password_incorrect"),
+        ({"current_password": PASSWORD, "new_password": "12345678"}, "new_password", "password_entirely_numeric"),
+        ({"current_password": PASSWORD}, "new_password", "required"),
+        ({"current_password": 1, "new_password": "Nouveau-Robinet-77"}, "current_password", "invalid"),
+    ],
+)
+def test_password_change_refusals(auth_client: APIClient, active_user: User, body: dict[str, object], field: str, code: str) -> None:
+    response = auth_client.post(PASSWORD_URL, body, format="json")
+    assert response.status_code == 400
+    assert code in {e["code"] for e in response.json()[field]}
+    active_user.refresh_from_db()
+    assert active_user.check_password(PASSWORD)
+
+
+def test_password_change_needs_a_token(api_client: APIClient) -> None:
+    assert api_client.post(PASSWORD_URL, {}, format="json").status_code == 401

@@ -181,6 +181,13 @@ class RefreshTokenSerializer(serializers.Serializer):
     refresh = StrictCharField()
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    """The current password and the new one."""
+
+    current_password = StrictCharField(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    new_password = password_field()
+
+
 class ErrorSerializer(serializers.Serializer):
     """`{"detail", "code"}`: a refusal of the request as a whole."""
 

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from sms import budget, get_sms_gateway
@@ -315,6 +316,26 @@ def _login_failure_counters(phone: str, client_ip: str | None, now: datetime) ->
         window_end = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
         counters.append((f"login-failures:{kind}:{value}:{window}", limit, window_end))
     return counters
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Replace `user`'s password after checking the current one (two hashes, no transaction needed).
+
+    Raises ValidationFailed: `current_password` / `password_incorrect`, or Django's validator codes on
+    `new_password`. The caller ends the other sessions (users.tokens.revoke_all).
+    """
+    if not user.check_password(current_password):
+        logger.warning("Password change refused for %s: wrong current password", mask_phone(user.phone))
+        raise ValidationFailed({"current_password": [(_("Your current password is not correct."), "password_incorrect")]})
+    try:
+        password_validation.validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            {"new_password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}
+        ) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    logger.info("Password of %s changed", mask_phone(user.phone))
 
 
 def _supported_language() -> str:

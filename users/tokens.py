@@ -57,3 +57,11 @@ def _blacklist(token: RefreshToken) -> None:
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:  # a simultaneous request with the same token won
         raise InvalidToken(_("Token is blacklisted")) from None
+
+
+def revoke_all(user: User) -> None:
+    """Blacklist every refresh token of `user` not yet blacklisted: every session ends at its next refresh."""
+    pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in pending], ignore_conflicts=True  # a concurrent logout wins
+    )

@@ -12,4 +12,5 @@ urlpatterns = [
     path("auth/token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("users/me/", views.MeView.as_view(), name="me"),
+    path("users/me/password/", views.PasswordChangeView.as_view(), name="password-change"),
 ]

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from users import serializers as s
 from users.models import User
-from users.services import ActivationService, AuthService
-from users.tokens import revoke, rotate, token_pair
+from users.services import ActivationService, AuthService, change_password
+from users.tokens import revoke, revoke_all, rotate, token_pair
 from waterbill.throttling import FixedWindowScopedThrottle
 
 ERROR_SCHEMA = {
@@ -248,3 +248,30 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(serializer.data)
+
+
+class PasswordChangeView(APIView):
+    """Change the password when logged in: every session ends (refresh tokens blacklisted) and this client
+    gets a new pair."""
+
+    permission_classes = [IsAuthenticated]
+    # A stolen access token must not allow guessing the current password at will: the login rate applies.
+    throttle_classes = [FixedWindowScopedThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=s.PasswordChangeSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            400: _bad_request("`current_password`: `password_incorrect`; `new_password`: Django's validator codes."),
+            401: UNAUTHENTICATED,
+            429: _error("`throttled`: too many requests from this address (the login rate)."),
+        },
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change_password(request.user, serializer.validated_data["current_password"], serializer.validated_data["new_password"])
+        revoke_all(request.user)
+        return Response(s.TokenPairSerializer(token_pair(request.user)).data)
