@@ -132,9 +132,9 @@ class StubSmsProvider:
     `url` is the base URL for TWILIO_API_URL; set `state.mode` to one of MODES at any time.
     """
 
-    def __init__(self, port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(self, port: int = 0, *, host: str = "127.0.0.1", verbose: bool = False) -> None:
         self.state = StubState()
-        self._server = _Server(("127.0.0.1", port), self.state, verbose)
+        self._server = _Server((host, port), self.state, verbose)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
@@ -155,11 +155,12 @@ class StubSmsProvider:
 def main() -> None:
     """Serve until interrupted, printing each accepted SMS."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--mode", choices=MODES, default="accept")
     parser.add_argument("--hang-seconds", type=float, default=30.0)
     args = parser.parse_args()
-    with StubSmsProvider(args.port, verbose=True) as stub:
+    with StubSmsProvider(args.port, host=args.host, verbose=True) as stub:
         stub.state.mode = args.mode
         stub.state.hang_seconds = args.hang_seconds
         print(f"Stub SMS provider ({args.mode}) on {stub.url}: set TWILIO_API_URL={stub.url}", flush=True)

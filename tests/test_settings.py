@@ -80,3 +80,9 @@ def test_redis_url_selects_the_redis_cache() -> None:
         cwd=ROOT, env={"PATH": os.environ.get("PATH", ""), **code_env}, capture_output=True, text=True, timeout=60,
     )
     assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
+
+
+def test_log_format_json_is_accepted_and_anything_else_refused() -> None:
+    assert load_settings(DJANGO_DEBUG="1", LOG_FORMAT="json").returncode == 0
+    refused = load_settings(DJANGO_DEBUG="1", LOG_FORMAT="xml")
+    assert refused.returncode != 0 and "LOG_FORMAT must be plain or json" in refused.stderr

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "waterbill.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the collected admin and API-docs assets in production (runserver serves them in DEBUG).
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
@@ -256,14 +257,27 @@ if not DEBUG:
 # HSTS for subdomains and preload list membership are decisions for the owner of the whole domain,
 # not for this API; everything else `check --deploy` asks for is set above.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+if not DEBUG and not SECURE_SSL_REDIRECT:
+    # Turned off on purpose (DJANGO_SECURE_SSL_REDIRECT=0: a local stack without TLS): not a forgotten setting.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
 
 # --- Logging: the project's loggers at INFO on stderr, phone numbers masked by the code that logs -------
 
+# "json" in production (one object per line, for the log collector); "plain" is the default.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name} -- {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "waterbill.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name} [{request_id}] -- {message}", "style": "{"},
+        "json": {"()": "waterbill.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         # No handler of their own: records propagate to the root handler (and to pytest's caplog).
