@@ -38,3 +38,13 @@ def test_json_format_is_one_object_per_line_with_the_masked_phone() -> None:
     assert entry["level"] == "WARNING" and entry["logger"] == "users.services" and entry["request_id"] == "-"
     assert entry["message"] == "Login failed for +237******456"
     assert entry["time"].endswith("+00:00")
+
+
+@pytest.mark.django_db
+def test_djangos_own_line_for_a_refused_request_carries_its_id(caplog: pytest.LogCaptureFixture) -> None:
+    from django.test import Client
+
+    caplog.handler.addFilter(RequestIdFilter())
+    Client(raise_request_exception=False).get("/api/v1/auth/login/", HTTP_X_REQUEST_ID="req-405")
+    [line] = [r for r in caplog.records if r.name == "django.request"]
+    assert line.request_id == "req-405"
