@@ -1,4 +1,11 @@
-"""How a send fails: the provider refused the number, or the message was not (or may not have been) sent."""
+"""How a send fails, one exception per outcome (accepted is the absence of one).
+
+* SmsNumberRejected: the number will not get it;
+* SmsConfigurationError: our credentials, sender or balance;
+* SmsNotProcessed: the provider did not take it (safe to try again, or elsewhere);
+* SmsOutcomeUnknown: it may have been sent.
+The last three are SmsUnavailable, which callers that need less detail catch.
+"""
 
 from __future__ import annotations
 
@@ -17,3 +24,15 @@ class SmsNumberRejected(SmsError):
 
 class SmsUnavailable(SmsError):
     """Not sent, or outcome unknown: provider down, rate-limited, unreachable, too slow, bad credentials."""
+
+
+class SmsConfigurationError(SmsUnavailable):
+    """Our account or settings are at fault (credentials refused, sender not allowed, balance spent)."""
+
+
+class SmsNotProcessed(SmsUnavailable):
+    """The provider did not take the message (down, overloaded, unreachable): nothing was sent."""
+
+
+class SmsOutcomeUnknown(SmsUnavailable):
+    """No answer in time after the request left: the message may have been sent (and billed)."""

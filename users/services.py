@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from sms import budget, get_sms_gateway
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsError, SmsNumberRejected
+from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown
 from users.exceptions import (
     AccountDisabled,
     ActivationLocked,
@@ -110,7 +110,7 @@ def _call_gateway(gateway: BaseSmsBackend, phone: str, code: str) -> None:
     except SmsError as exc:
         logger.error("Activation SMS to %s failed (error %s): %s", mask_phone(phone), exc.provider_code, exc)
         error = SmsServiceUnavailable()
-        error.maybe_sent = exc.provider_code == "timeout"
+        error.maybe_sent = isinstance(exc, SmsOutcomeUnknown)
         raise error from exc
     except Exception as exc:
         # Not one of the outcomes a backend is meant to report: keep the traceback for whoever fixes it.

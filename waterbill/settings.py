@@ -153,6 +153,15 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_URL = env_str("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
+ORANGE_CLIENT_ID = env_str("ORANGE_CLIENT_ID")
+ORANGE_CLIENT_SECRET = env_str("ORANGE_CLIENT_SECRET")
+ORANGE_SENDER_ADDRESS = env_str("ORANGE_SENDER_ADDRESS")  # tel:+237... (the number the account sends from)
+ORANGE_SENDER_NAME = env_str("ORANGE_SENDER_NAME")  # optional, approved by Orange
+ORANGE_API_URL = env_str("ORANGE_API_URL", "https://api.orange.com").rstrip("/")
+AFRICASTALKING_USERNAME = env_str("AFRICASTALKING_USERNAME")
+AFRICASTALKING_API_KEY = env_str("AFRICASTALKING_API_KEY")
+AFRICASTALKING_SENDER_ID = env_str("AFRICASTALKING_SENDER_ID")  # optional
+AFRICASTALKING_API_URL = env_str("AFRICASTALKING_API_URL", "https://api.africastalking.com").rstrip("/")
 # At most this many SMS per clock hour, all numbers together: past it sends are refused (503) and an
 # ERROR is logged, so an SMS-pumping attack cannot run up the bill.
 SMS_HOURLY_BUDGET = env_int("SMS_HOURLY_BUDGET", 1000)

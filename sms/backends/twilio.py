@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 
-import requests
 from django.conf import settings
 
+from sms.backends import http
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsNumberRejected, SmsUnavailable
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +23,7 @@ class SmsBackend(BaseSmsBackend):
 
     name = "twilio"
     # The send runs inside the sign-up transaction: it must end in bounded time whatever Twilio does.
-    connect_timeout: float = 3.05
-    read_timeout: float = 7.0
+    read_timeout: float = http.READ_TIMEOUT
 
     def __init__(
         self,
@@ -58,53 +56,25 @@ class SmsBackend(BaseSmsBackend):
     def send(self, phone: str, text: str) -> None:
         """POST the message; return when Twilio answered 2xx. Raises SmsNumberRejected or SmsUnavailable."""
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-        try:
-            response = _session().post(
-                url,
-                data={"To": phone, "From": self.from_number, "Body": text},
-                auth=(self.account_sid, self.auth_token),
-                timeout=(self.connect_timeout, self.read_timeout),
-            )
-        except requests.ConnectTimeout as exc:  # never connected: certainly not sent
-            raise SmsUnavailable(f"twilio unreachable: {type(exc).__name__}", provider_code="connection") from exc
-        except requests.Timeout as exc:
-            # A read timeout may come after Twilio queued the message: the outcome is unknown.
-            raise SmsUnavailable(f"twilio timed out: {type(exc).__name__}", provider_code="timeout") from exc
-        except requests.RequestException as exc:
-            raise SmsUnavailable(f"twilio unreachable: {type(exc).__name__}", provider_code="connection") from exc
-
+        response = http.post(
+            "twilio",
+            url,
+            read_timeout=self.read_timeout,
+            data={"To": phone, "From": self.from_number, "Body": text},
+            auth=(self.account_sid, self.auth_token),
+        )
         if 200 <= response.status_code < 300:
-            sid = _json(response).get("sid", "")
+            sid = http.json_body(response).get("sid", "")
             logger.info("Twilio accepted message %s", sid)
             return
-        code = _json(response).get("code")
+        code = http.json_body(response).get("code")
         # Twilio's free-text message often quotes the recipient's number: keep it out of logs.
         message = f"twilio answered HTTP {response.status_code}, error {code}"
         if response.status_code == 400 and code in REJECTION_CODES:
             raise SmsNumberRejected(message, provider_code=code)
-        if response.status_code in (401, 403):
-            logger.error("Twilio refused our credentials (HTTP %s, error %s)", response.status_code, code)
-        raise SmsUnavailable(message, provider_code=code if code is not None else response.status_code)
-
-
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    """This thread's HTTP session: the TLS connection to the provider is kept alive between sends.
-
-    One per thread because a requests.Session is not documented as thread-safe, and gunicorn runs threads.
-    """
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
-def _json(response: requests.Response) -> dict:
-    """The body as a JSON object, or {} when it is not one (an HTML error page from a proxy, say)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+        provider_code = code if code is not None else response.status_code
+        if response.status_code in (401, 403) or response.status_code == 400:
+            # Credentials refused, or a request Twilio will never accept from us (bad From, ...).
+            logger.error("Twilio refused our request (HTTP %s, error %s)", response.status_code, code)
+            raise SmsConfigurationError(message, provider_code=provider_code)
+        raise SmsNotProcessed(message, provider_code=provider_code)

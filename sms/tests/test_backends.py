@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import translation
 
 from sms import get_sms_gateway
-from sms.backends import console, locmem, twilio
+from sms.backends import africastalking, console, locmem, orange, twilio
 from sms.backends.base import BaseSmsBackend, activation_text
 from sms.backends.locmem import SmsMessage
 from sms.gsm import fits_one_segment, non_gsm7_characters
@@ -36,18 +36,41 @@ def twilio_accepts() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-@pytest.fixture(params=["console", "locmem", "twilio"])
+@pytest.fixture(params=["console", "locmem", "twilio", "orange", "africastalking"])
 def backend(request: pytest.FixtureRequest, settings: object) -> Iterator[BaseSmsBackend]:
     """Each backend, configured and (for Twilio) talking to a mocked provider that accepts."""
     if request.param == "console":
         yield console.SmsBackend(stream=io.StringIO())
     elif request.param == "locmem":
         yield locmem.SmsBackend()
-    else:
+    elif request.param == "twilio":
         for name, value in TWILIO.items():
             setattr(settings, name, value)
         request.getfixturevalue("twilio_accepts")
         yield twilio.SmsBackend()
+    else:
+        yield request.getfixturevalue(f"{request.param}_accepts")
+
+
+@pytest.fixture
+def orange_accepts(settings: object) -> Iterator[BaseSmsBackend]:
+    for name, value in {"ORANGE_CLIENT_ID": "id", "ORANGE_CLIENT_SECRET": "s", "ORANGE_SENDER_ADDRESS": "tel:+2376990000",
+                        "ORANGE_API_URL": "https://orange.test"}.items():
+        setattr(settings, name, value)
+    with responses.RequestsMock() as mock:
+        mock.post("https://orange.test/oauth/v3/token", json={"access_token": "t", "expires_in": 3600})
+        mock.post("https://orange.test/smsmessaging/v1/outbound/tel%3A%2B2376990000/requests", json={}, status=201)
+        yield orange.SmsBackend()
+
+
+@pytest.fixture
+def africastalking_accepts(settings: object) -> Iterator[BaseSmsBackend]:
+    for name, value in {"AFRICASTALKING_USERNAME": "u", "AFRICASTALKING_API_KEY": "k",
+                        "AFRICASTALKING_API_URL": "https://at.test"}.items():
+        setattr(settings, name, value)
+    with responses.RequestsMock() as mock:
+        mock.post("https://at.test/version1/messaging", json={"SMSMessageData": {"Recipients": [{"statusCode": 101}]}}, status=201)
+        yield africastalking.SmsBackend()
 
 
 def test_every_backend_is_available_and_sends_the_activation_code(backend: BaseSmsBackend) -> None:
@@ -56,7 +79,7 @@ def test_every_backend_is_available_and_sends_the_activation_code(backend: BaseS
 
 
 def test_every_backend_module_exports_a_class_named_SmsBackend() -> None:
-    for module in (console, locmem, twilio):
+    for module in (console, locmem, twilio, orange, africastalking):
         assert issubclass(module.SmsBackend, BaseSmsBackend)
 
 

@@ -131,3 +131,24 @@ def test_the_providers_message_which_may_quote_the_number_is_not_kept(
     with pytest.raises(SmsUnavailable) as caught:
         backend.send(PHONE, "x")
     assert PHONE not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ({"status": 500, "json": {"code": 20500}}, "SmsNotProcessed"),
+        ({"status": 429, "json": {"code": 20429}}, "SmsNotProcessed"),
+        ({"status": 401, "json": {"code": 20003}}, "SmsConfigurationError"),
+        ({"status": 400, "json": {"code": 21606}}, "SmsConfigurationError"),
+        ({"body": requests.ConnectionError("refused")}, "SmsNotProcessed"),
+        ({"body": requests.ConnectTimeout("connect")}, "SmsNotProcessed"),
+        ({"body": requests.ReadTimeout("read")}, "SmsOutcomeUnknown"),
+    ],
+)
+def test_each_failure_maps_onto_one_outcome(
+    backend: SmsBackend, wire: responses.RequestsMock, answer: dict[str, object], outcome: str
+) -> None:
+    wire.post(URL, **answer)  # type: ignore[arg-type]
+    with pytest.raises(SmsUnavailable) as caught:
+        backend.send(PHONE, "x")
+    assert type(caught.value).__name__ == outcome

@@ -1,0 +1,91 @@
+"""Orange's SMS API (Africa and Middle East): OAuth2 client credentials, then POST .../outbound/{sender}/requests."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.cache import cache
+
+from sms.backends import http
+from sms.backends.base import BaseSmsBackend
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected
+
+logger = logging.getLogger(__name__)
+TOKEN_CACHE_KEY = "sms:orange:token"
+
+
+class SmsBackend(BaseSmsBackend):
+    """Sends through Orange. Configured by ORANGE_CLIENT_ID, ORANGE_CLIENT_SECRET, ORANGE_SENDER_ADDRESS
+    (`tel:+237...`, the account's number), ORANGE_SENDER_NAME (optional, approved by Orange), ORANGE_API_URL.
+
+    The OAuth token is cached (shared cache) until shortly before it expires, and fetched again once when
+    Orange answers 401 (revoked or expired early).
+    """
+
+    name = "orange"
+    read_timeout: float = http.READ_TIMEOUT
+
+    def __init__(self) -> None:
+        self.client_id = settings.ORANGE_CLIENT_ID
+        self.client_secret = settings.ORANGE_CLIENT_SECRET
+        self.sender_address = settings.ORANGE_SENDER_ADDRESS
+        self.sender_name = settings.ORANGE_SENDER_NAME
+        self.api_url = settings.ORANGE_API_URL.rstrip("/")
+
+    def is_available(self) -> bool:
+        """False (and an ERROR log) when a credential or the sender address is missing."""
+        missing = [n for n, v in (("ORANGE_CLIENT_ID", self.client_id), ("ORANGE_CLIENT_SECRET", self.client_secret),
+                                  ("ORANGE_SENDER_ADDRESS", self.sender_address)) if not v]
+        if missing:
+            logger.error("Orange backend is not configured: %s missing", ", ".join(missing))
+            return False
+        return True
+
+    def _token(self, *, renew: bool = False) -> str:
+        token = None if renew else cache.get(TOKEN_CACHE_KEY)
+        if token:
+            return token
+        response = http.post(
+            "orange", f"{self.api_url}/oauth/v3/token", read_timeout=self.read_timeout,
+            data={"grant_type": "client_credentials"}, auth=(self.client_id, self.client_secret),
+            headers={"Accept": "application/json"},
+        )
+        body = http.json_body(response)
+        if response.status_code in (400, 401, 403):
+            logger.error("Orange refused our client credentials (HTTP %s)", response.status_code)
+            raise SmsConfigurationError(f"orange token refused: HTTP {response.status_code}", provider_code=response.status_code)
+        if response.status_code != 200 or not body.get("access_token"):
+            raise SmsNotProcessed(f"orange token endpoint answered HTTP {response.status_code}", provider_code=response.status_code)
+        lifetime = int(body.get("expires_in") or 3600)
+        cache.set(TOKEN_CACHE_KEY, body["access_token"], timeout=max(lifetime - 60, 30))
+        return body["access_token"]
+
+    def send(self, phone: str, text: str) -> None:
+        """POST the message; return on 201. Raises SmsNumberRejected (SVC0004) or an SmsUnavailable outcome."""
+        url = f"{self.api_url}/smsmessaging/v1/outbound/{quote(self.sender_address, safe='')}/requests"
+        message = {"address": f"tel:{phone}", "senderAddress": self.sender_address, "outboundSMSTextMessage": {"message": text}}
+        if self.sender_name:
+            message["senderName"] = self.sender_name
+        for renew in (False, True):
+            response = http.post(
+                "orange", url, read_timeout=self.read_timeout, json={"outboundSMSMessageRequest": message},
+                headers={"Authorization": f"Bearer {self._token(renew=renew)}", "Accept": "application/json"},
+            )
+            if response.status_code != 401:
+                break
+            cache.delete(TOKEN_CACHE_KEY)  # expired or revoked: one new token, one more try
+        if response.status_code == 201:
+            logger.info("Orange accepted the message")
+            return
+        error = (http.json_body(response).get("requestError") or {})
+        exception = error.get("serviceException") or error.get("policyException") or {}
+        code = exception.get("messageId") or response.status_code
+        description = f"orange answered HTTP {response.status_code}, error {code}"
+        if code == "SVC0004":  # no valid address: the number itself
+            raise SmsNumberRejected(description, provider_code=code)
+        if response.status_code in (400, 401, 403):  # bad request, credentials, policy (balance, sender)
+            logger.error("Orange refused our request (HTTP %s, error %s)", response.status_code, code)
+            raise SmsConfigurationError(description, provider_code=code)
+        raise SmsNotProcessed(description, provider_code=code)
