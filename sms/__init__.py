@@ -15,7 +15,12 @@ def get_sms_gateway(backend: str | None = None, **kwargs: Any) -> BaseSmsBackend
     """An instance of the backend class at dotted path `backend` (default: settings.SMS_BACKEND).
 
     Loaded at call time, so a test's `settings.SMS_BACKEND = ...` takes effect at once. `kwargs` go to the
-    backend's constructor. Raises ImportError when the path does not name a class.
+    backend's constructor. Several comma-separated paths give a failover backend that tries them in order.
+    Raises ImportError when a path does not name a class.
     """
-    klass = import_string(backend or settings.SMS_BACKEND)
-    return klass(**kwargs)
+    paths = [path.strip() for path in (backend or settings.SMS_BACKEND).split(",") if path.strip()]
+    if len(paths) > 1:
+        from sms.backends.failover import SmsBackend as Failover
+
+        return Failover([import_string(path)(**kwargs) for path in paths])
+    return import_string(paths[0])(**kwargs)

@@ -14,17 +14,19 @@ DEVELOPMENT_BACKENDS = {"sms.backends.console.SmsBackend", "sms.backends.locmem.
 @register()
 def check_backend_importable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """sms.E001 when SMS_BACKEND cannot be imported (every sign-up would fail)."""
-    try:
-        import_string(settings.SMS_BACKEND)
-    except ImportError as exc:
-        return [Error(f"SMS_BACKEND {settings.SMS_BACKEND!r} cannot be imported: {exc}", id="sms.E001")]
-    return []
+    errors: list[CheckMessage] = []
+    for path in (p.strip() for p in settings.SMS_BACKEND.split(",")):
+        try:
+            import_string(path)
+        except ImportError as exc:
+            errors.append(Error(f"SMS_BACKEND {path!r} cannot be imported: {exc}", id="sms.E001"))
+    return errors
 
 
 @register(Tags.security, deploy=True)
 def check_production_backend(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """sms.W001 under `check --deploy` when SMS_BACKEND only prints or stores messages."""
-    if settings.SMS_BACKEND in DEVELOPMENT_BACKENDS:
+    if any(p.strip() in DEVELOPMENT_BACKENDS for p in settings.SMS_BACKEND.split(",")):
         return [
             Warning(
                 f"SMS_BACKEND is {settings.SMS_BACKEND}: activation codes are printed or kept in memory, never sent.",

@@ -31,7 +31,7 @@ class SmsBackend(BaseSmsBackend):
         self.sender_id = settings.AFRICASTALKING_SENDER_ID
         self.api_url = settings.AFRICASTALKING_API_URL.rstrip("/")
 
-    def is_available(self) -> bool:
+    def configured(self) -> bool:
         """False (and an ERROR log) when the username or the API key is missing."""
         missing = [n for n, v in (("AFRICASTALKING_USERNAME", self.username), ("AFRICASTALKING_API_KEY", self.api_key)) if not v]
         if missing:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext
 
+from sms import breaker
+from sms.exceptions import SmsNotProcessed, SmsOutcomeUnknown
+
 
 def activation_text(code: str) -> str:
     """The activation SMS in the active language; every translation stays one GSM-7 segment (tested)."""
@@ -16,24 +19,44 @@ def activation_text(code: str) -> str:
 
 
 class BaseSmsBackend:
-    """Base class for SMS backends; subclasses implement `send` and may override `is_available`."""
+    """Base class for SMS backends: subclasses implement `send` and may override `configured`.
 
-    #: A short name for logs ("twilio", "console"...).
+    `is_available()` and `send_message()` add the circuit breaker (sms.breaker) around them, so every
+    backend fails fast while its provider is known to be down.
+    """
+
+    #: A short name for logs and the circuit breaker ("twilio", "console"...).
     name = "base"
 
-    def is_available(self) -> bool:
-        """Whether a send can be attempted now (configured, not known to be down). Must not raise."""
+    def configured(self) -> bool:
+        """Whether the settings this backend needs are there (log what is missing). Must not raise."""
         return True
+
+    def is_available(self) -> bool:
+        """Whether a send can be attempted now: configured, and its circuit not open. Must not raise."""
+        if breaker.is_open(self.name):
+            return False
+        return self.configured()
 
     def send(self, phone: str, text: str) -> None:
         """Send `text` to `phone` (E.164) and return once the provider accepted it.
 
         Raises sms.exceptions.SmsNumberRejected when the provider refuses the number, and
-        sms.exceptions.SmsUnavailable when the message was not sent or its fate is unknown.
+        sms.exceptions.SmsUnavailable (one of its outcome subclasses) when the message was not sent or its
+        fate is unknown.
         """
         raise NotImplementedError("subclasses of BaseSmsBackend must implement send()")
 
+    def send_message(self, phone: str, text: str) -> bool:
+        """`send`, feeding the circuit breaker: True once accepted; raises as `send` does."""
+        try:
+            self.send(phone, text)
+        except (SmsNotProcessed, SmsOutcomeUnknown):
+            breaker.record_failure(self.name)
+            raise
+        breaker.record_success(self.name)
+        return True
+
     def send_activation_code(self, phone: str, code: str) -> bool:
         """Send the activation message carrying `code`; True once accepted. Raises as `send` does."""
-        self.send(phone, activation_text(code))
-        return True
+        return self.send_message(phone, activation_text(code))

@@ -34,7 +34,7 @@ class SmsBackend(BaseSmsBackend):
         self.sender_name = settings.ORANGE_SENDER_NAME
         self.api_url = settings.ORANGE_API_URL.rstrip("/")
 
-    def is_available(self) -> bool:
+    def configured(self) -> bool:
         """False (and an ERROR log) when a credential or the sender address is missing."""
         missing = [n for n, v in (("ORANGE_CLIENT_ID", self.client_id), ("ORANGE_CLIENT_SECRET", self.client_secret),
                                   ("ORANGE_SENDER_ADDRESS", self.sender_address)) if not v]

@@ -37,7 +37,7 @@ class SmsBackend(BaseSmsBackend):
         self.from_number = from_number if from_number is not None else settings.TWILIO_FROM_NUMBER
         self.api_url = (api_url if api_url is not None else settings.TWILIO_API_URL).rstrip("/")
 
-    def is_available(self) -> bool:
+    def configured(self) -> bool:
         """False (and an ERROR log) when a credential or the sender number is missing."""
         missing = [
             name

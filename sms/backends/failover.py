@@ -1,0 +1,60 @@
+"""Several backends in order (SMS_BACKEND="a.SmsBackend,b.SmsBackend"): the next is tried when one fails."""
+
+from __future__ import annotations
+
+import logging
+
+from sms.backends.base import BaseSmsBackend
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsOutcomeUnknown, SmsUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class SmsBackend(BaseSmsBackend):
+    """Tries each backend in turn, skipping those that are not available (unconfigured, circuit open).
+
+    The next backend is tried when one did not process the message (not processed, configuration problem)
+    and also when its outcome is unknown: the same text, hence the same code, may then arrive twice, which
+    is harmless. A rejected number stops the round: the number is the problem. What `get_sms_gateway()`
+    builds when SMS_BACKEND names several classes.
+    """
+
+    name = "failover"
+
+    def __init__(self, backends: list[BaseSmsBackend]) -> None:
+        self.backends = backends
+
+    def is_available(self) -> bool:
+        """True when at least one backend is."""
+        return any(backend.is_available() for backend in self.backends)
+
+    def send(self, phone: str, text: str) -> None:
+        """Send through the first backend that accepts. Raises SmsNumberRejected at once, or, when every
+        backend failed, SmsOutcomeUnknown if any may have sent it, else the last failure."""
+        last: SmsUnavailable | None = None
+        maybe_sent = False
+        for backend in self.backends:
+            if not backend.is_available():
+                continue
+            try:
+                backend.send_message(phone, text)
+            except (SmsNotProcessed, SmsConfigurationError, SmsOutcomeUnknown) as exc:
+                maybe_sent = maybe_sent or isinstance(exc, SmsOutcomeUnknown)
+                logger.warning("SMS backend %s failed (%s, error %s): trying the next", backend.name,
+                               type(exc).__name__, exc.provider_code)
+                last = exc
+                continue
+            if last is not None:
+                logger.info("SMS sent by %s after a failover", backend.name)
+            return
+        if maybe_sent:
+            raise SmsOutcomeUnknown("every backend failed; one may have sent it", provider_code="timeout")
+        raise last or SmsNotProcessed("no SMS backend available", provider_code="unavailable")
+
+    def send_message(self, phone: str, text: str) -> bool:
+        """The backends feed their own circuit breakers: no breaker of its own."""
+        self.send(phone, text)
+        return True
+
+
+
