@@ -214,3 +214,48 @@ class ActivationToken(models.Model):
     def is_expired(self, now: datetime) -> bool:
         """Past its expiry time at `now`."""
         return now >= self.expires_at
+
+
+class VerificationCode(models.Model):
+    """A code sent by SMS to prove a phone for an account operation other than activation.
+
+    Password reset: sent to the account's number. Phone change: sent to the new number (`phone`), which
+    replaces the account's once the code is entered. Stored as a keyed hash, like activation codes.
+    """
+
+    class Purpose(models.TextChoices):
+        PASSWORD_RESET = "password_reset", _("password reset")
+        PHONE_CHANGE = "phone_change", _("phone change")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_codes", verbose_name=_("user")
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    phone = models.CharField(_("sent to"), max_length=16)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("verification code")
+        verbose_name_plural = _("verification codes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "purpose", "-created_at"], name="verification_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.user_id}@{self.created_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def hash_code(purpose: str, code: str) -> str:
+        """Keyed hash of `code`, distinct per purpose (a reset code cannot stand for a phone-change one)."""
+        return keyed_hash(f"{purpose}-code", code)
+
+    def matches(self, code: str) -> bool:
+        """Constant-time comparison of `code` with the stored hash."""
+        return hmac.compare_digest(self.code_hash, self.hash_code(self.purpose, code))
+
+    def is_expired(self, now: datetime) -> bool:
+        """Past its expiry time at `now`."""
+        return now >= self.expires_at

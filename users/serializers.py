@@ -188,6 +188,32 @@ class PasswordChangeSerializer(serializers.Serializer):
     new_password = password_field()
 
 
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    """The phone, the reset code it received, and the new password."""
+
+    phone = PhoneField()
+    code = StrictRegexField(r"^[0-9]{6}$", max_length=6, error_messages={"invalid": _("Enter the 6-digit code received by SMS.")})
+    new_password = password_field()
+
+
+class PhoneChangeSerializer(serializers.Serializer):
+    """The new number."""
+
+    new_phone = PhoneField()
+
+
+class PhoneChangeRequestedSerializer(serializers.Serializer):
+    """When the code sent to the new number expires."""
+
+    code_expires_at = serializers.DateTimeField()
+
+
+class CodeSerializer(serializers.Serializer):
+    """A 6-digit code received by SMS."""
+
+    code = StrictRegexField(r"^[0-9]{6}$", max_length=6, error_messages={"invalid": _("Enter the 6-digit code received by SMS.")})
+
+
 class ErrorSerializer(serializers.Serializer):
     """`{"detail", "code"}`: a refusal of the request as a whole."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,13 +22,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from sms import budget, get_sms_gateway
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, phone_change_text, reset_text
 from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown
 from users.exceptions import (
     AccountDisabled,
@@ -49,7 +49,7 @@ from users.exceptions import (
     SignupInvalid,
     SmsServiceUnavailable,
 )
-from users.models import ActivationToken, User
+from users.models import ActivationToken, User, VerificationCode
 from users.phone import mask_phone
 from users.validation import clean_registration
 from waterbill.errors import DomainError, ValidationFailed
@@ -83,11 +83,16 @@ def _ensure_available(gateway: BaseSmsBackend) -> None:
 
 
 def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str, now: datetime) -> None:
-    """Send the code within the global hourly SMS budget. Raises PhoneRejected or SmsServiceUnavailable."""
+    """Send the activation code (the seed's gateway call). Raises PhoneRejected or SmsServiceUnavailable."""
+    _deliver(phone, now, lambda: gateway.send_activation_code(phone, code))
+
+
+def _deliver(phone: str, now: datetime, send: Callable[[], bool]) -> None:
+    """Run `send` within the global hourly SMS budget. Raises PhoneRejected or SmsServiceUnavailable."""
     if not budget.take(now):
         raise SmsServiceUnavailable()
     try:
-        _call_gateway(gateway, phone, code)
+        _call_gateway(phone, send)
     except SmsServiceUnavailable as exc:
         if not exc.maybe_sent:  # a timeout may have been sent (and billed): it keeps counting
             budget.give_back(now)
@@ -97,27 +102,27 @@ def _send_activation_code(gateway: BaseSmsBackend, phone: str, code: str, now: d
         raise
 
 
-def _call_gateway(gateway: BaseSmsBackend, phone: str, code: str) -> None:
+def _call_gateway(phone: str, send: Callable[[], bool]) -> None:
     """Send the code, turning every failure into a domain error. Raises PhoneRejected or SmsServiceUnavailable.
 
     The gateway is the outside world: any exception it raises means "not sent" and must roll back.
     """
     try:
-        sent = gateway.send_activation_code(phone, code)
+        sent = send()
     except SmsNumberRejected as exc:
-        logger.warning("Activation SMS to %s rejected by the provider (error %s)", mask_phone(phone), exc.provider_code)
+        logger.warning("SMS to %s rejected by the provider (error %s)", mask_phone(phone), exc.provider_code)
         raise PhoneRejected() from exc
     except SmsError as exc:
-        logger.error("Activation SMS to %s failed (error %s): %s", mask_phone(phone), exc.provider_code, exc)
+        logger.error("SMS to %s failed (error %s): %s", mask_phone(phone), exc.provider_code, exc)
         error = SmsServiceUnavailable()
         error.maybe_sent = isinstance(exc, SmsOutcomeUnknown)
         raise error from exc
     except Exception as exc:
         # Not one of the outcomes a backend is meant to report: keep the traceback for whoever fixes it.
-        logger.exception("Activation SMS to %s failed unexpectedly: %s", mask_phone(phone), type(exc).__name__)
+        logger.exception("SMS to %s failed unexpectedly: %s", mask_phone(phone), type(exc).__name__)
         raise SmsServiceUnavailable() from exc
     if not sent:
-        logger.error("Activation SMS to %s failed: the gateway reported it was not sent", mask_phone(phone))
+        logger.error("SMS to %s failed: the gateway reported it was not sent", mask_phone(phone))
         raise SmsServiceUnavailable()
 
 
@@ -134,19 +139,16 @@ def _issue_code(user: User, code: str, gateway: BaseSmsBackend, now: datetime, *
 # --- Per-phone send limits: counted from the codes in the database, under the user's row lock ----------
 
 
-def _check_send_limits(user: User, now: datetime) -> None:
-    """Raise ResendTooSoon or ResendLimitReached (with retry_after) if `user` may not get a code at `now`.
+def _check_send_limits(codes: QuerySet[Any], now: datetime) -> None:
+    """Raise ResendTooSoon or ResendLimitReached (with retry_after) if one more of `codes` (the code rows
+    of one user and purpose) may not be sent at `now`.
 
     The codes themselves are the record: a code exists only if its SMS went out, so failed sends never
     count, and every worker sees the same numbers. Callers hold the user's row lock, so concurrent
     requests for one phone are counted one after the other.
     """
     hour_ago = now - timedelta(hours=1)
-    sent = list(
-        ActivationToken.objects.filter(user=user, created_at__gt=hour_ago)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-    )
+    sent = list(codes.filter(created_at__gt=hour_ago).order_by("created_at").values_list("created_at", flat=True))
     if not sent:
         return
     next_allowed = sent[-1] + settings.ACTIVATION_RESEND_COOLDOWN
@@ -371,7 +373,7 @@ def _replace_pending_user(pk: int, fields: dict[str, Any], now: datetime) -> Use
     user = User.objects.select_for_update().filter(pk=pk).first()
     if user is None or not _is_replaceable(user, now):  # activated, re-registered or deleted meanwhile
         raise PhoneTaken()
-    _check_send_limits(user, now)
+    _check_send_limits(ActivationToken.objects.filter(user=user), now)
     for name, value in fields.items():
         setattr(user, name, value)
     user.save(update_fields=list(fields))
@@ -393,7 +395,7 @@ def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limite
         with transaction.atomic(durable=True):
             locked = User.objects.select_for_update().get(pk=user.pk)
             if limited:
-                _check_send_limits(locked, now)
+                _check_send_limits(ActivationToken.objects.filter(user=locked), now)
             _issue_code(locked, code, gateway, now, supersede=True)
     except DomainError as exc:
         logger.log(_level(exc), "New activation code for %s not sent: %s", mask_phone(user.phone), exc.code)
@@ -570,3 +572,147 @@ def _claim_password_hash(phone: str, password: str) -> str:
     except ValidationError as exc:
         raise ValidationFailed({"password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}) from None
     return make_password(password)
+
+
+# --- Codes for password reset and phone change ------------------------------------------------------------
+
+
+def _send_verification_code(
+    user: User, purpose: str, phone: str, text: Callable[[str], str], gateway: BaseSmsBackend, now: datetime
+) -> VerificationCode:
+    """Lock the user, check its limits for `purpose`, retire its live codes of that purpose, save a new one and
+    send it to `phone` last, in the user's language: the new code counts only if the SMS went out."""
+    code = ActivationToken.generate_code()
+    with transaction.atomic(durable=True):
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        codes = VerificationCode.objects.filter(user=locked, purpose=purpose)
+        _check_send_limits(codes, now)
+        codes.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        row = VerificationCode.objects.create(
+            user=locked, purpose=purpose, phone=phone, code_hash=VerificationCode.hash_code(purpose, code),
+            created_at=now, expires_at=now + settings.ACTIVATION_CODE_TTL,
+        )
+        with translation.override(locked.language):
+            _deliver(phone, now, lambda: gateway.send_message(phone, text(code)))
+    logger.info("%s code sent to %s", purpose, mask_phone(phone))
+    return row
+
+
+def _code_error(row: VerificationCode | None, code: str) -> DomainError | None:
+    """Check `code` against the locked `row` (inside the caller's transaction), counting a wrong guess."""
+    now = timezone.now()
+    if row is None:
+        return CodeInvalid()
+    if row.used_at is not None:
+        return CodeUsed()
+    if row.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
+        return CodeAttemptsExceeded()
+    if row.is_expired(now):
+        return CodeExpired()
+    if not row.matches(code):
+        VerificationCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+        row.refresh_from_db(fields=["attempts"])
+        remaining = settings.ACTIVATION_MAX_ATTEMPTS - row.attempts
+        return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
+    return None
+
+
+class PasswordResetService:
+    """Forgotten password: a code by SMS to the account's number, then the code and a new password."""
+
+    @staticmethod
+    def request_reset(phone: str, *, now: datetime | None = None) -> datetime:
+        """Send a reset code to the active account of `phone` (E.164); returns when the next may be asked for.
+
+        Unknown, pending and disabled numbers get the same answer and no SMS. At most one code a minute and
+        five an hour per account. Raises ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable.
+        """
+        now = now or timezone.now()
+        gateway = get_sms_gateway()
+        _ensure_available(gateway)
+        user = User.objects.filter(phone=phone, is_active=True).first()
+        if user is None:
+            logger.info("Password reset for %s ignored: no active account", mask_phone(phone))
+        else:
+            _send_verification_code(user, VerificationCode.Purpose.PASSWORD_RESET, user.phone, reset_text, gateway, now)
+        return now + settings.ACTIVATION_RESEND_COOLDOWN
+
+    @staticmethod
+    def confirm_reset(phone: str, code: str, new_password: str) -> User:
+        """Set a new password with the reset code sent to `phone`. The caller ends every session
+        (users.tokens.revoke_all). Raises ValidationFailed (password rules), CodeInvalid, CodeExpired, CodeUsed,
+        CodeAttemptsExceeded."""
+        account = User.objects.filter(phone=phone).first() or User(phone=phone)
+        try:
+            password_validation.validate_password(new_password, user=account)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                {"new_password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}
+            ) from None
+        password_hash = make_password(new_password)  # before the transaction
+        with transaction.atomic():
+            row = (
+                VerificationCode.objects.select_for_update().select_related("user")
+                .filter(user__phone=phone, user__is_active=True, purpose=VerificationCode.Purpose.PASSWORD_RESET)
+                .order_by("-created_at", "-id").first()
+            )
+            error = _code_error(row, code)
+            if error is None:
+                row.used_at = timezone.now()
+                row.save(update_fields=["used_at"])
+                user = row.user
+                user.password = password_hash
+                user.save(update_fields=["password"])
+        if error is not None:
+            logger.warning("Password reset failed for %s: %s", mask_phone(phone), error.code)
+            raise error
+        logger.info("Password of %s reset with an SMS code", mask_phone(phone))
+        return user
+
+
+class PhoneChangeService:
+    """A new number: a code by SMS to it, then the code; the number changes only then."""
+
+    @staticmethod
+    def request_change(user: User, new_phone: str, *, now: datetime | None = None) -> VerificationCode:
+        """Send a code to `new_phone` (E.164) for `user`. Raises ValidationFailed (`phone_unchanged`),
+        PhoneTaken (field `new_phone`), ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable."""
+        now = now or timezone.now()
+        if new_phone == user.phone:
+            raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
+        if User.objects.filter(phone=new_phone).exists():
+            raise PhoneTaken(field="new_phone")
+        gateway = get_sms_gateway()
+        _ensure_available(gateway)
+        return _send_verification_code(
+            user, VerificationCode.Purpose.PHONE_CHANGE, new_phone, phone_change_text, gateway, now
+        )
+
+    @staticmethod
+    def confirm_change(user: User, code: str) -> User:
+        """Move `user` to the number its newest phone-change code was sent to. Raises CodeInvalid, CodeExpired,
+        CodeUsed, CodeAttemptsExceeded, or PhoneTaken when the number was taken meanwhile."""
+        with transaction.atomic():
+            row = (
+                VerificationCode.objects.select_for_update()
+                .filter(user=user, purpose=VerificationCode.Purpose.PHONE_CHANGE)
+                .order_by("-created_at", "-id").first()
+            )
+            error = _code_error(row, code)
+            if error is None:
+                row.used_at = timezone.now()
+                row.save(update_fields=["used_at"])
+                old_phone, user.phone = user.phone, row.phone
+                try:
+                    with transaction.atomic():  # the savepoint: IntegrityError is caught outside it
+                        user.save(update_fields=["phone"])
+                except IntegrityError:
+                    user.phone = old_phone
+                    error = PhoneTaken()
+                    row.used_at = None
+                    row.save(update_fields=["used_at"])
+        if error is not None:
+            logger.warning("Phone change failed for %s: %s", mask_phone(user.phone), error.code)
+            raise error
+        logger.info("User %s moved to %s", mask_phone(old_phone), mask_phone(user.phone))
+        return user

@@ -14,7 +14,13 @@ from rest_framework.views import APIView
 
 from users import serializers as s
 from users.models import User
-from users.services import ActivationService, AuthService, change_password
+from users.services import (
+    ActivationService,
+    AuthService,
+    PasswordResetService,
+    PhoneChangeService,
+    change_password,
+)
 from users.tokens import revoke, revoke_all, rotate, token_pair
 from waterbill.throttling import FixedWindowScopedThrottle
 
@@ -275,3 +281,99 @@ class PasswordChangeView(APIView):
         change_password(request.user, serializer.validated_data["current_password"], serializer.validated_data["new_password"])
         revoke_all(request.user)
         return Response(s.TokenPairSerializer(token_pair(request.user)).data)
+
+
+class PasswordResetView(PublicAPIView):
+    """Forgotten password: ask for a reset code by SMS. The same answer whether or not the number has an account."""
+
+    throttle_scope = "resend"
+
+    @extend_schema(
+        request=s.PhoneSerializer,
+        responses={
+            202: s.ResendSerializer,
+            400: _bad_request("`phone`: the phone codes, or `phone_rejected`."),
+            429: _error("`throttled`, `resend_too_soon` (one code a minute) or `resend_limit_reached` (five an hour)."),
+            503: _error("`sms_unavailable` or `service_unavailable`."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PhoneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        available_at = PasswordResetService.request_reset(serializer.validated_data["phone"])
+        return Response(s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAPIView):
+    """Set a new password with the reset code: every session ends, and the answer is a new pair."""
+
+    throttle_scope = "activate"
+
+    @extend_schema(
+        request=s.PasswordResetConfirmSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or `code_attempts_exceeded`; "
+                              "`new_password`: Django's validator codes."),
+            429: _error("`throttled`."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = PasswordResetService.confirm_reset(data["phone"], data["code"], data["new_password"])
+        revoke_all(user)
+        return Response(s.TokenPairSerializer(token_pair(user)).data)
+
+
+class PhoneChangeView(APIView):
+    """Ask to move the account to a new number: a code goes to that number."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [FixedWindowScopedThrottle]
+    throttle_scope = "resend"
+
+    @extend_schema(
+        request=s.PhoneChangeSerializer,
+        responses={
+            202: s.PhoneChangeRequestedSerializer,
+            400: _bad_request("`new_phone`: the phone codes, `phone_unchanged`, `phone_taken` or `phone_rejected`."),
+            401: UNAUTHENTICATED,
+            429: _error("`throttled`, `resend_too_soon` or `resend_limit_reached`."),
+            503: _error("`sms_unavailable` or `service_unavailable`."),
+        },
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PhoneChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = PhoneChangeService.request_change(request.user, serializer.validated_data["new_phone"])
+        return Response(s.PhoneChangeRequestedSerializer({"code_expires_at": row.expires_at}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PhoneChangeConfirmView(APIView):
+    """Enter the code the new number received: the account moves to it."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [FixedWindowScopedThrottle]
+    throttle_scope = "activate"
+
+    @extend_schema(
+        request=s.CodeSerializer,
+        responses={
+            200: s.UserSerializer,
+            400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
+                              "`code_attempts_exceeded`; `phone`: `phone_taken` (the number was taken meanwhile)."),
+            401: UNAUTHENTICATED,
+            429: _error("`throttled`."),
+        },
+        tags=["users"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.CodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = PhoneChangeService.confirm_change(request.user, serializer.validated_data["code"])
+        return Response(s.UserSerializer(user).data)

@@ -18,6 +18,23 @@ def activation_text(code: str) -> str:
     }
 
 
+def reset_text(code: str) -> str:
+    """The password-reset SMS in the active language (one GSM-7 segment, tested)."""
+    minutes = int(settings.ACTIVATION_CODE_TTL.total_seconds() // 60)
+    return gettext(
+        "WaterBill: your password reset code is %(code)s. It expires in %(minutes)d minutes. "
+        "Did not ask for it? Ignore this SMS."
+    ) % {"code": code, "minutes": minutes}
+
+
+def phone_change_text(code: str) -> str:
+    """The SMS to a new number, confirming it for an account (one GSM-7 segment, tested)."""
+    minutes = int(settings.ACTIVATION_CODE_TTL.total_seconds() // 60)
+    return gettext(
+        "WaterBill: your code to confirm this new number is %(code)s. It expires in %(minutes)d minutes."
+    ) % {"code": code, "minutes": minutes}
+
+
 class BaseSmsBackend:
     """Base class for SMS backends: subclasses implement `send` and may override `configured`.
 

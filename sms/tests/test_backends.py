@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import responses
@@ -12,7 +12,7 @@ from django.utils import translation
 
 from sms import get_sms_gateway
 from sms.backends import africastalking, console, locmem, orange, twilio
-from sms.backends.base import BaseSmsBackend, activation_text
+from sms.backends.base import BaseSmsBackend, activation_text, phone_change_text, reset_text
 from sms.backends.locmem import SmsMessage
 from sms.gsm import fits_one_segment, non_gsm7_characters
 
@@ -114,10 +114,11 @@ def test_base_backend_send_is_abstract() -> None:
         BaseSmsBackend().send(PHONE, "x")
 
 
+@pytest.mark.parametrize("template", [activation_text, reset_text, phone_change_text], ids=lambda t: t.__name__)
 @pytest.mark.parametrize("language", ["fr", "en"])
-def test_activation_text_is_one_gsm7_segment_in_every_language(language: str) -> None:
-    with translation.override(language):
-        text = activation_text("999999")
+def test_every_sms_template_is_one_gsm7_segment_in_every_language(language: str, template: Callable[[str], str]) -> None:
+    with translation.override(language), override_settings(ACTIVATION_CODE_TTL=__import__("datetime").timedelta(minutes=99)):
+        text = template("999999")  # the longest values the template can hold
     assert "999999" in text
     assert not non_gsm7_characters(text), f"{language}: {non_gsm7_characters(text)} force UCS-2"
     assert fits_one_segment(text), f"{language}: {len(text)} characters"

@@ -1,0 +1,149 @@
+"""Password reset by SMS code, and moving an account to a new number, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from sms.backends.locmem import SmsMessage
+from tests.conftest import code_in
+from users.models import User, VerificationCode
+from users.tests.factories import PASSWORD, UserFactory
+from users.tokens import token_pair
+
+pytestmark = pytest.mark.django_db
+RESET = "/api/v1/auth/password/reset/"
+CONFIRM = "/api/v1/auth/password/reset/confirm/"
+PHONE = "/api/v1/users/me/phone/"
+PHONE_CONFIRM = "/api/v1/users/me/phone/confirm/"
+NEW_PASSWORD = "Nouveau-Robinet-77"
+
+
+@pytest.fixture
+def user() -> User:
+    return UserFactory(phone="+237670123456", language="en")
+
+
+def test_reset_sends_a_code_and_the_confirmation_ends_every_session(
+    api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
+    old_session = token_pair(user)
+    response = api_client.post(RESET, {"phone": "670123456"}, format="json")
+    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
+    assert sms_outbox[-1].phone == "+237670123456"
+    assert "password reset code" in sms_outbox[-1].text  # the user's language (en), not the request's (fr)
+    confirmed = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json")
+    assert confirmed.status_code == 200 and set(confirmed.json()) == {"access", "refresh"}
+    assert api_client.post("/api/v1/auth/token/refresh/", {"refresh": old_session["refresh"]}, format="json").status_code == 401
+    login = lambda password: api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
+    assert login(NEW_PASSWORD).status_code == 200
+    assert login(PASSWORD).status_code == 401
+    again = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "Autre-Robinet-88"}, format="json")
+    assert again.json()["code"] == "code_used"
+
+
+@pytest.mark.parametrize("who", ["unknown", "pending"])
+def test_reset_answers_alike_and_sends_nothing_without_an_active_account(
+    api_client: APIClient, who: str, sms_outbox: list[SmsMessage]
+) -> None:
+    if who == "pending":
+        UserFactory(phone="+237670123456", pending=True)
+    response = api_client.post(RESET, {"phone": "670123456"}, format="json")
+    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
+    assert sms_outbox == []
+
+
+def test_reset_codes_have_a_cooldown(api_client: APIClient, user: User) -> None:
+    api_client.post(RESET, {"phone": "670123456"}, format="json")
+    again = api_client.post(RESET, {"phone": "670123456"}, format="json")
+    assert again.status_code == 429 and again.json()["code"] == "resend_too_soon"
+
+
+def test_wrong_reset_codes_count_and_the_code_dies(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+    api_client.post(RESET, {"phone": "670123456"}, format="json")
+    right = code_in(sms_outbox[-1])
+    wrong = "000000" if right != "000000" else "111111"
+    answers = [
+        api_client.post(CONFIRM, {"phone": "670123456", "code": wrong, "new_password": NEW_PASSWORD}, format="json").json()["code"]
+        for _ in range(5)
+    ]
+    assert answers == ["code_invalid"] * 4 + ["code_attempts_exceeded"]
+    dead = api_client.post(CONFIRM, {"phone": "670123456", "code": right, "new_password": NEW_PASSWORD}, format="json")
+    assert dead.json()["code"] == "code_attempts_exceeded"
+
+
+def test_an_expired_reset_code_is_refused(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+    api_client.post(RESET, {"phone": "670123456"}, format="json")
+    VerificationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json")
+    assert response.json()["code"] == "code_expired"
+
+
+def test_reset_new_password_follows_the_rules(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+    api_client.post(RESET, {"phone": "670123456"}, format="json")
+    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "12345678"}, format="json")
+    assert response.status_code == 400
+    assert "password_entirely_numeric" in {e["code"] for e in response.json()["new_password"]}
+
+
+def test_a_reset_code_is_not_an_activation_code(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+    api_client.post(RESET, {"phone": "670123456"}, format="json")
+    code = code_in(sms_outbox[-1])
+    VerificationCode.objects.update(purpose=VerificationCode.Purpose.PHONE_CHANGE)  # a code of another purpose
+    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code, "new_password": NEW_PASSWORD}, format="json")
+    assert response.json()["code"] == "code_invalid"
+
+
+@pytest.fixture
+def client_of(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(user)['access']}")
+    return client
+
+
+def test_phone_change_sends_a_code_to_the_new_number_and_moves_the_account(
+    client_of: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
+    response = client_of.post(PHONE, {"new_phone": "6 99 00 11 22"}, format="json")
+    assert response.status_code == 202 and set(response.json()) == {"code_expires_at"}
+    assert sms_outbox[-1].phone == "+237699001122"
+    assert "confirm this new number" in sms_outbox[-1].text
+    user.refresh_from_db()
+    assert user.phone == "+237670123456"  # not before the code
+    confirmed = client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
+    assert confirmed.status_code == 200 and confirmed.json()["phone"] == "+237699001122"
+    assert APIClient().post("/api/v1/auth/login/", {"phone": "699001122", "password": PASSWORD}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(("new_phone", "code"), [("670123456", "phone_unchanged"), ("699001122", "phone_taken"), ("12", "phone_invalid")])
+def test_phone_change_refusals_at_the_request(client_of: APIClient, user: User, new_phone: str, code: str, sms_outbox: list[SmsMessage]) -> None:
+    UserFactory(phone="+237699001122")
+    response = client_of.post(PHONE, {"new_phone": new_phone}, format="json")
+    assert response.status_code == 400
+    assert response.json()["new_phone"][0]["code"] == code
+    assert sms_outbox == []
+
+
+def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
+    client_of: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
+    client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
+    UserFactory(phone="+237699001122")  # someone signed it up meanwhile
+    response = client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
+    assert response.status_code == 400 and response.json()["phone"][0]["code"] == "phone_taken"
+    user.refresh_from_db()
+    assert user.phone == "+237670123456"
+
+
+def test_phone_change_with_a_wrong_code(client_of: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+    client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
+    wrong = "000000" if code_in(sms_outbox[-1]) != "000000" else "111111"
+    assert client_of.post(PHONE_CONFIRM, {"code": wrong}, format="json").json()["code"] == "code_invalid"
+
+
+def test_phone_change_needs_a_token(api_client: APIClient) -> None:
+    assert api_client.post(PHONE, {"new_phone": "699001122"}, format="json").status_code == 401
+    assert api_client.post(PHONE_CONFIRM, {"code": "123456"}, format="json").status_code == 401
