@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from users.models import ActivationToken, User
+from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import InvalidPhoneNumber, normalize_phone
 from users.services import ActivationService
 from waterbill.errors import DomainError
@@ -59,13 +59,45 @@ class ActivationTokenInline(admin.TabularInline):
         return False
 
 
+class VerificationCodeInline(admin.TabularInline):
+    """A user's password-reset and phone-change codes, read-only; the hash is not shown."""
+
+    model = VerificationCode
+    fields = ("purpose", "phone", "created_at", "expires_at", "attempts", "used_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SmsFailure)
+class SmsFailureAdmin(admin.ModelAdmin):
+    """Failed sends, newest first: which number, what for, and what the provider answered."""
+
+    list_display = ("created_at", "phone", "purpose", "outcome", "provider_code")
+    list_filter = ("outcome", "purpose")
+    search_fields = ("phone",)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Accounts by phone number."""
 
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
-    list_display = ("phone", "first_name", "last_name", "is_active", "date_joined", "activated_at")
+    list_display = ("phone", "first_name", "last_name", "status", "date_joined", "activated_at")
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("phone", "first_name", "last_name")
     ordering = ("-date_joined",)
@@ -73,7 +105,7 @@ class UserAdmin(DjangoUserAdmin):
         "date_joined", "activated_at", "last_login",
         "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
     )
-    inlines = [ActivationTokenInline]
+    inlines = [ActivationTokenInline, VerificationCodeInline]
     actions = ["resend_activation_code"]
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
@@ -102,6 +134,13 @@ class UserAdmin(DjangoUserAdmin):
             obj.activation_tokens.filter(used_at__isnull=True, expires_at__gt=timezone.now()).update(
                 expires_at=timezone.now()
             )
+
+    @admin.display(description=_("status"), ordering="is_active")
+    def status(self, obj: User) -> str:
+        """Pending (never activated), active, or disabled: at a glance."""
+        if obj.is_pending:
+            return str(_("pending"))
+        return str(_("active")) if obj.is_active else str(_("disabled"))
 
     @admin.action(description=_("Resend activation code"))
     def resend_activation_code(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

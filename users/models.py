@@ -259,3 +259,22 @@ class VerificationCode(models.Model):
     def is_expired(self, now: datetime) -> bool:
         """Past its expiry time at `now`."""
         return now >= self.expires_at
+
+
+class SmsFailure(models.Model):
+    """A send that did not end in "accepted", kept for the admin: what failed, for whom, and the provider's
+    code. (The operation itself was rolled back; this row is written after, outside its transaction.)"""
+
+    phone = models.CharField(_("phone number"), max_length=16)
+    purpose = models.CharField(_("purpose"), max_length=20)
+    outcome = models.CharField(_("outcome"), max_length=32)
+    provider_code = models.CharField(_("provider code"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("SMS failure")
+        verbose_name_plural = _("SMS failures")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -21,7 +21,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -49,7 +49,7 @@ from users.exceptions import (
     SignupInvalid,
     SmsServiceUnavailable,
 )
-from users.models import ActivationToken, User, VerificationCode
+from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
 from users.validation import clean_registration
 from waterbill.errors import DomainError, ValidationFailed
@@ -212,6 +212,7 @@ class AuthService:
                 token = _issue_code(user, code, gateway, now, supersede=existing is not None)
         except DomainError as exc:
             logger.log(_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(cleaned.phone), exc.code)
+            _record_sms_failure(cleaned.phone, "activation", exc)
             raise
         logger.info(
             "User %s %s and activation code sent",
@@ -380,6 +381,19 @@ def _replace_pending_user(pk: int, fields: dict[str, Any], now: datetime) -> Use
     return user
 
 
+def _record_sms_failure(phone: str, purpose: str, exc: DomainError) -> None:
+    """Keep a failed send for the admin (after the rollback, so the row survives it); best effort."""
+    if not isinstance(exc, (PhoneRejected, SmsServiceUnavailable)):
+        return
+    cause = exc.__cause__
+    provider_code = getattr(cause, "provider_code", None)
+    detail = f"{type(cause).__name__} {provider_code}" if cause is not None else "refused before sending"
+    try:
+        SmsFailure.objects.create(phone=phone, purpose=purpose, outcome=exc.code, provider_code=detail[:64])
+    except DatabaseError:
+        logger.exception("Could not record the SMS failure")
+
+
 def _level(exc: DomainError) -> int:
     """ERROR for what operators must act on (the SMS service), WARNING for refusals of the request."""
     return logging.ERROR if exc.status_code >= 500 else logging.WARNING
@@ -399,6 +413,7 @@ def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limite
             _issue_code(locked, code, gateway, now, supersede=True)
     except DomainError as exc:
         logger.log(_level(exc), "New activation code for %s not sent: %s", mask_phone(user.phone), exc.code)
+        _record_sms_failure(user.phone, "activation", exc)
         raise
     logger.info("Activation code sent to %s", mask_phone(user.phone))
     return code
@@ -583,6 +598,18 @@ def _send_verification_code(
     """Lock the user, check its limits for `purpose`, retire its live codes of that purpose, save a new one and
     send it to `phone` last, in the user's language: the new code counts only if the SMS went out."""
     code = ActivationToken.generate_code()
+    try:
+        row = _save_and_send_verification_code(user, purpose, phone, text, gateway, now, code)
+    except DomainError as exc:
+        _record_sms_failure(phone, purpose, exc)
+        raise
+    logger.info("%s code sent to %s", purpose, mask_phone(phone))
+    return row
+
+
+def _save_and_send_verification_code(
+    user: User, purpose: str, phone: str, text: Callable[[str], str], gateway: BaseSmsBackend, now: datetime, code: str
+) -> VerificationCode:
     with transaction.atomic(durable=True):
         locked = User.objects.select_for_update().get(pk=user.pk)
         codes = VerificationCode.objects.filter(user=locked, purpose=purpose)
@@ -594,7 +621,6 @@ def _send_verification_code(
         )
         with translation.override(locked.language):
             _deliver(phone, now, lambda: gateway.send_message(phone, text(code)))
-    logger.info("%s code sent to %s", purpose, mask_phone(phone))
     return row
 
 

@@ -103,3 +103,30 @@ def test_activating_by_hand_records_activated_at_so_a_later_ban_holds(admin_clie
     data = {"phone": user.phone, "first_name": "X", "last_name": "Y", "password": PASSWORD, "password_confirm": PASSWORD}
     with pytest.raises(PhoneTaken):
         AuthService.register_user(data)
+
+
+def test_failed_sends_are_listed_for_the_admin(admin_client: Client) -> None:
+    from unittest.mock import patch
+
+    from sms.exceptions import SmsNotProcessed
+    from users.models import SmsFailure
+    from users.services import AuthService
+
+    data = {"phone": "670123456", "first_name": "A", "last_name": "B", "password": "Tr0ub4dor&3-eau", "password_confirm": "Tr0ub4dor&3-eau"}
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNotProcessed("down", provider_code=20500)):
+        with pytest.raises(ValueError):
+            AuthService.register_user(data)
+    failure = SmsFailure.objects.get()
+    assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "activation", "sms_unavailable")
+    assert failure.provider_code == "SmsNotProcessed 20500"
+    assert not User.objects.filter(phone="+237670123456").exists()  # the sign-up itself left nothing
+    page = admin_client.get(reverse("admin:users_smsfailure_changelist"))
+    assert page.status_code == 200 and b"+237670123456" in page.content and b"20500" in page.content
+
+
+def test_the_user_list_shows_pending_active_and_disabled(admin_client: Client) -> None:
+    UserFactory(phone="+237670000001")
+    UserFactory(phone="+237670000002", pending=True)
+    UserFactory(phone="+237670000003", is_active=False)
+    page = admin_client.get(reverse("admin:users_user_changelist")).content.decode()
+    assert "en attente" in page and "désactivé" in page
