@@ -164,3 +164,11 @@ class LimitsUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(retry_after=30)
+
+
+class CodeLocked(DomainError):
+    """Too many wrong password-reset or phone-change codes for this account, across codes."""
+
+    status_code = 429
+    default_code = "code_locked"
+    default_detail = _("Too many wrong codes for this account. Please try again later.")

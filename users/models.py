@@ -94,6 +94,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # guessing codes locks only the claim path, never the activation of whoever holds the token.
     claim_failures = models.PositiveIntegerField(_("wrong codes in claims"), default=0)
     claim_locked_until = models.DateTimeField(_("claims locked until"), null=True, blank=True)
+    # The same for password-reset and phone-change codes, across codes.
+    code_failures = models.PositiveIntegerField(_("wrong verification codes"), default=0)
+    code_locked_until = models.DateTimeField(_("verification codes locked until"), null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -38,6 +38,7 @@ from users.exceptions import (
     CodeAttemptsExceeded,
     CodeExpired,
     CodeInvalid,
+    CodeLocked,
     CodeUsed,
     InvalidCredentials,
     LimitsUnavailable,
@@ -527,13 +528,15 @@ class ActivationService:
         claim_hash = _claim_password_hash(phone, password) if password is not None else None
         error: DomainError | None = None
         with transaction.atomic():
+            # The user first, then its code: the order resend and re-registration take, so no deadlock.
+            locked = User.objects.select_for_update().filter(phone=phone).first()
             token = (
-                ActivationToken.objects.select_for_update()
-                .select_related("user")
-                .filter(user__phone=phone)
-                .order_by("-created_at", "-id")
-                .first()
+                ActivationToken.objects.select_for_update().filter(user=locked).order_by("-created_at", "-id").first()
+                if locked is not None
+                else None
             )
+            if token is not None:
+                token.user = locked
             by_token = token is not None and signup_token is not None and token.user.signup_token_matches(signup_token)
             claiming = token is not None and not by_token and claim_hash is not None
             if token is None:
@@ -624,23 +627,36 @@ def _save_and_send_verification_code(
     return row
 
 
-def _code_error(row: VerificationCode | None, code: str) -> DomainError | None:
-    """Check `code` against the locked `row` (inside the caller's transaction), counting a wrong guess."""
+def _code_error(user: User | None, row: VerificationCode | None, code: str) -> DomainError | None:
+    """Check `code` against the locked `row` of the locked `user` (inside the caller's transaction).
+
+    A wrong guess counts on the code (5 per code) and on the account across codes: past
+    ACTIVATION_LOCKOUT_THRESHOLD the account's codes are locked for a doubling delay.
+    """
     now = timezone.now()
-    if row is None:
+    if user is None or row is None:
         return CodeInvalid()
+    if _locked(user.code_locked_until, now):
+        return CodeLocked(retry_after=_seconds_until(user.code_locked_until, now))
     if row.used_at is not None:
         return CodeUsed()
     if row.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
         return CodeAttemptsExceeded()
     if row.is_expired(now):
         return CodeExpired()
-    if not row.matches(code):
-        VerificationCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-        row.refresh_from_db(fields=["attempts"])
-        remaining = settings.ACTIVATION_MAX_ATTEMPTS - row.attempts
-        return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
-    return None
+    if row.matches(code):
+        return None
+    VerificationCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+    User.objects.filter(pk=user.pk).update(code_failures=F("code_failures") + 1)
+    row.refresh_from_db(fields=["attempts"])
+    user.refresh_from_db(fields=["code_failures"])
+    delay = _lock_delay(user.code_failures)
+    if delay is not None:
+        user.code_locked_until = now + delay
+        user.save(update_fields=["code_locked_until"])
+        return CodeLocked(retry_after=_seconds_until(user.code_locked_until, now))
+    remaining = settings.ACTIVATION_MAX_ATTEMPTS - row.attempts
+    return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
 
 
 class PasswordResetService:
@@ -651,7 +667,8 @@ class PasswordResetService:
         """Send a reset code to the active account of `phone` (E.164); returns when the next may be asked for.
 
         Unknown, pending and disabled numbers get the same answer and no SMS. At most one code a minute and
-        five an hour per account. Raises ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable.
+        five an hour per account; past them, or when the SMS fails, the answer is the same and nothing is sent.
+        Raises SmsServiceUnavailable only when the gateway is known to be down (before looking the number up).
         """
         now = now or timezone.now()
         gateway = get_sms_gateway()
@@ -659,8 +676,12 @@ class PasswordResetService:
         user = User.objects.filter(phone=phone, is_active=True).first()
         if user is None:
             logger.info("Password reset for %s ignored: no active account", mask_phone(phone))
-        else:
+            return now + settings.ACTIVATION_RESEND_COOLDOWN
+        try:
             _send_verification_code(user, VerificationCode.Purpose.PASSWORD_RESET, user.phone, reset_text, gateway, now)
+        except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable) as exc:
+            # Answered like an unknown number: these can only happen for a real account. Logged and recorded.
+            logger.warning("Password reset code for %s not sent: %s", mask_phone(phone), exc.code)
         return now + settings.ACTIVATION_RESEND_COOLDOWN
 
     @staticmethod
@@ -677,16 +698,17 @@ class PasswordResetService:
             ) from None
         password_hash = make_password(new_password)  # before the transaction
         with transaction.atomic():
+            # The user first, then its code: the order every writer of both takes, so no deadlock.
+            user = User.objects.select_for_update().filter(phone=phone, is_active=True).first()
             row = (
-                VerificationCode.objects.select_for_update().select_related("user")
-                .filter(user__phone=phone, user__is_active=True, purpose=VerificationCode.Purpose.PASSWORD_RESET)
+                VerificationCode.objects.select_for_update()
+                .filter(user=user, phone=phone, purpose=VerificationCode.Purpose.PASSWORD_RESET)
                 .order_by("-created_at", "-id").first()
-            )
-            error = _code_error(row, code)
+            ) if user is not None else None
+            error = _code_error(user, row, code)
             if error is None:
                 row.used_at = timezone.now()
                 row.save(update_fields=["used_at"])
-                user = row.user
                 user.password = password_hash
                 user.save(update_fields=["password"])
         if error is not None:
@@ -710,25 +732,33 @@ class PhoneChangeService:
             raise PhoneTaken(field="new_phone")
         gateway = get_sms_gateway()
         _ensure_available(gateway)
-        return _send_verification_code(
-            user, VerificationCode.Purpose.PHONE_CHANGE, new_phone, phone_change_text, gateway, now
-        )
+        try:
+            return _send_verification_code(
+                user, VerificationCode.Purpose.PHONE_CHANGE, new_phone, phone_change_text, gateway, now
+            )
+        except PhoneRejected as exc:
+            raise PhoneRejected(field="new_phone") from exc
 
     @staticmethod
     def confirm_change(user: User, code: str) -> User:
         """Move `user` to the number its newest phone-change code was sent to. Raises CodeInvalid, CodeExpired,
         CodeUsed, CodeAttemptsExceeded, or PhoneTaken when the number was taken meanwhile."""
         with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)  # the user first, then its code
             row = (
                 VerificationCode.objects.select_for_update()
-                .filter(user=user, purpose=VerificationCode.Purpose.PHONE_CHANGE)
+                .filter(user=locked, purpose=VerificationCode.Purpose.PHONE_CHANGE)
                 .order_by("-created_at", "-id").first()
             )
-            error = _code_error(row, code)
+            error = _code_error(locked, row, code)
+            old_phone = user.phone
             if error is None:
-                row.used_at = timezone.now()
+                now = timezone.now()
+                row.used_at = now
                 row.save(update_fields=["used_at"])
-                old_phone, user.phone = user.phone, row.phone
+                # Codes sent to the old number (a lost or stolen SIM) must not work any more.
+                VerificationCode.objects.filter(user=locked, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+                user.phone = row.phone
                 try:
                     with transaction.atomic():  # the savepoint: IntegrityError is caught outside it
                         user.save(update_fields=["phone"])

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from sms import breaker
-from sms.exceptions import SmsNotProcessed, SmsOutcomeUnknown
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsOutcomeUnknown
 
 
 def activation_text(code: str) -> str:
@@ -68,7 +68,8 @@ class BaseSmsBackend:
         """`send`, feeding the circuit breaker: True once accepted; raises as `send` does."""
         try:
             self.send(phone, text)
-        except (SmsNotProcessed, SmsOutcomeUnknown):
+        except (SmsNotProcessed, SmsOutcomeUnknown, SmsConfigurationError):
+            # A configuration problem (no balance, credentials revoked) fails every send alike: open too.
             breaker.record_failure(self.name)
             raise
         breaker.record_success(self.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsOutcomeUnknown, SmsUnavailable
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsOutcomeUnknown, SmsUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,12 @@ class SmsBackend(BaseSmsBackend):
                 logger.warning("SMS backend %s failed (%s, error %s): trying the next", backend.name,
                                type(exc).__name__, exc.provider_code)
                 last = exc
+                continue
+            except SmsNumberRejected:
+                raise
+            except Exception as exc:  # a bug in one backend must not stop the others
+                logger.exception("SMS backend %s failed unexpectedly: trying the next", backend.name)
+                last = SmsNotProcessed(f"{backend.name}: {type(exc).__name__}", provider_code="error")
                 continue
             if last is not None:
                 logger.info("SMS sent by %s after a failover", backend.name)

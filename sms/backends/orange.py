@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from sms.backends import http
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsOutcomeUnknown
 
 logger = logging.getLogger(__name__)
 TOKEN_CACHE_KEY = "sms:orange:token"
@@ -47,18 +47,24 @@ class SmsBackend(BaseSmsBackend):
         token = None if renew else cache.get(TOKEN_CACHE_KEY)
         if token:
             return token
-        response = http.post(
-            "orange", f"{self.api_url}/oauth/v3/token", read_timeout=self.read_timeout,
-            data={"grant_type": "client_credentials"}, auth=(self.client_id, self.client_secret),
-            headers={"Accept": "application/json"},
-        )
+        try:
+            response = http.post(
+                "orange", f"{self.api_url}/oauth/v3/token", read_timeout=self.read_timeout,
+                data={"grant_type": "client_credentials"}, auth=(self.client_id, self.client_secret),
+                headers={"Accept": "application/json"},
+            )
+        except SmsOutcomeUnknown as exc:  # the token request timed out: no message was sent
+            raise SmsNotProcessed(str(exc), provider_code="token-timeout") from exc
         body = http.json_body(response)
         if response.status_code in (400, 401, 403):
             logger.error("Orange refused our client credentials (HTTP %s)", response.status_code)
             raise SmsConfigurationError(f"orange token refused: HTTP {response.status_code}", provider_code=response.status_code)
         if response.status_code != 200 or not body.get("access_token"):
             raise SmsNotProcessed(f"orange token endpoint answered HTTP {response.status_code}", provider_code=response.status_code)
-        lifetime = int(body.get("expires_in") or 3600)
+        try:
+            lifetime = int(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            lifetime = 3600
         cache.set(TOKEN_CACHE_KEY, body["access_token"], timeout=max(lifetime - 60, 30))
         return body["access_token"]
 
