@@ -38,7 +38,8 @@ EXPOSE 8000
 
 # Migrations run on start (scripts/docker-entrypoint.sh; DJANGO_MIGRATE_ON_START=0 when a release step runs
 # them instead), then gunicorn. A sign-up or resend holds its worker thread through the SMS call (up to
-# ~10 s when the provider hangs), so each worker runs several threads: a slow provider does not stall logins.
+# ~10 s per provider tried when providers hang; the circuit breaker then skips them), so each worker runs
+# several threads: a slow provider does not stall logins.
 # WEB_CONCURRENCY sets the number of worker processes (default 2); GUNICORN_CMD_ARGS adds any other option.
 ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
 CMD ["gunicorn", "waterbill.wsgi:application", "--bind", "0.0.0.0:8000", "--threads", "4", \
