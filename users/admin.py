@@ -104,6 +104,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = (
         "date_joined", "activated_at", "last_login",
         "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
+        "code_failures", "code_locked_until",
     )
     inlines = [ActivationTokenInline, VerificationCodeInline]
     actions = ["resend_activation_code"]
@@ -112,7 +113,10 @@ class UserAdmin(DjangoUserAdmin):
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("date_joined", "activated_at", "last_login")}),
-        (_("Activation"), {"fields": ("activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until")}),
+        (_("Activation"), {"fields": (
+            "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
+            "code_failures", "code_locked_until",
+        )}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "usable_password", "password1", "password2")}),

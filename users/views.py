@@ -292,10 +292,12 @@ class PasswordResetView(PublicAPIView):
         request=s.PhoneSerializer,
         responses={
             202: s.ResendSerializer,
-            400: _bad_request("`phone`: the phone codes, or `phone_rejected`."),
-            429: _error("`throttled`, `resend_too_soon` (one code a minute) or `resend_limit_reached` (five an hour)."),
-            503: _error("`sms_unavailable` or `service_unavailable`."),
+            400: _bad_request("`phone`: the phone codes."),
+            429: _error("`throttled`: too many requests from this address."),
+            503: _error("`sms_unavailable` (the gateway is known to be down) or `service_unavailable`."),
         },
+        description="The same 202 for every number: cooldowns, limits and failed sends of a real account are "
+        "logged, not answered.",
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -316,7 +318,7 @@ class PasswordResetConfirmView(PublicAPIView):
             200: s.TokenPairSerializer,
             400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or `code_attempts_exceeded`; "
                               "`new_password`: Django's validator codes."),
-            429: _error("`throttled`."),
+            429: _error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
         tags=["auth"],
     )
@@ -368,7 +370,7 @@ class PhoneChangeConfirmView(APIView):
             400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
                               "`code_attempts_exceeded`; `phone`: `phone_taken` (the number was taken meanwhile)."),
             401: UNAUTHENTICATED,
-            429: _error("`throttled`."),
+            429: _error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
         tags=["users"],
     )
