@@ -17,9 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, QuerySet
@@ -52,7 +50,7 @@ from users.exceptions import (
 )
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
-from users.validation import clean_registration
+from users.validation import check_password_rules, clean_registration
 from waterbill.errors import DomainError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -331,12 +329,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     if not user.check_password(current_password):
         logger.warning("Password change refused for %s: wrong current password", mask_phone(user.phone))
         raise ValidationFailed({"current_password": [(_("Your current password is not correct."), "password_incorrect")]})
-    try:
-        password_validation.validate_password(new_password, user=user)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            {"new_password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}
-        ) from None
+    check_password_rules(new_password, user, "new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     logger.info("Password of %s changed", mask_phone(user.phone))
@@ -585,10 +578,7 @@ def _claim_password_hash(phone: str, password: str) -> str:
     """Check a claimant's new password with Django's validators (against the account's phone and names),
     then hash it, before any transaction."""
     account = User.objects.filter(phone=phone).only("phone", "first_name", "last_name").first() or User(phone=phone)
-    try:
-        password_validation.validate_password(password, user=account)
-    except ValidationError as exc:
-        raise ValidationFailed({"password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}) from None
+    check_password_rules(password, account, "password")
     return make_password(password)
 
 
@@ -690,12 +680,7 @@ class PasswordResetService:
         (users.tokens.revoke_all). Raises ValidationFailed (password rules), CodeInvalid, CodeExpired, CodeUsed,
         CodeAttemptsExceeded."""
         account = User.objects.filter(phone=phone).first() or User(phone=phone)
-        try:
-            password_validation.validate_password(new_password, user=account)
-        except ValidationError as exc:
-            raise ValidationFailed(
-                {"new_password": [(e.message % (e.params or {}), e.code or "invalid") for e in exc.error_list]}
-            ) from None
+        check_password_rules(new_password, account, "new_password")
         password_hash = make_password(new_password)  # before the transaction
         with transaction.atomic():
             # The user first, then its code: the order every writer of both takes, so no deadlock.

@@ -29,6 +29,22 @@ def validate_name(value: str) -> None:
             raise ValidationError(_("This name contains characters that are not allowed."), code="invalid_characters")
 
 
+def password_errors(password: str, user: User) -> list[tuple[Message, str]]:
+    """Django's password validators on `password` for `user`, as (message, code) pairs; empty when it passes."""
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as exc:
+        return [(error.message % (error.params or {}), error.code or "invalid") for error in exc.error_list]
+    return []
+
+
+def check_password_rules(password: str, user: User, field: str) -> None:
+    """Raise ValidationFailed on `field` when Django's password validators refuse `password` for `user`."""
+    errors = password_errors(password, user)
+    if errors:
+        raise ValidationFailed({field: errors})
+
+
 @dataclass(frozen=True)
 class RegistrationData:
     """A sign-up that passed every rule: E.164 phone, stripped names, the clear password."""
@@ -84,10 +100,8 @@ def clean_registration(data: Mapping[str, Any]) -> RegistrationData:
         errors["password"] = [(_("Ensure this field has no more than 128 characters."), "max_length")]
     elif password:
         candidate = User(phone=phone, first_name=names["first_name"], last_name=names["last_name"])
-        try:
-            password_validation.validate_password(password, user=candidate)
-        except ValidationError as exc:
-            errors["password"] = [(error.message % (error.params or {}), error.code or "invalid") for error in exc.error_list]
+        if rejected := password_errors(password, candidate):
+            errors["password"] = rejected
         if confirm and confirm != password:
             errors["password_confirm"] = [(_("The two passwords do not match."), "password_mismatch")]
 

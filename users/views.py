@@ -13,7 +13,6 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from users import serializers as s
-from users.models import User
 from users.services import (
     ActivationService,
     AuthService,
