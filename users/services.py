@@ -425,38 +425,39 @@ def _lock_delay(failures: int) -> timedelta | None:
     return min(settings.ACTIVATION_LOCKOUT_BASE * 2 ** min(excess, 16), settings.ACTIVATION_LOCKOUT_MAX)
 
 
+def _count_account_failure(user: User, failures: str, locked_until: str, now: datetime) -> datetime | None:
+    """Add one to the account's `failures` counter (F(): concurrent wrong guesses each count) and, past
+    ACTIVATION_LOCKOUT_THRESHOLD, set `locked_until` for a delay that doubles with each further failure.
+    Returns the end of the lock, or None when the account is not locked."""
+    User.objects.filter(pk=user.pk).update(**{failures: F(failures) + 1})
+    user.refresh_from_db(fields=[failures])
+    delay = _lock_delay(getattr(user, failures))
+    if delay is None:
+        return None
+    setattr(user, locked_until, now + delay)
+    user.save(update_fields=[locked_until])
+    logger.warning("%s of %s locked for %s after %d wrong codes", failures, mask_phone(user.phone), delay, getattr(user, failures))
+    return now + delay
+
+
 def _count_wrong_claim(user: User, now: datetime) -> DomainError:
     """Count a wrong code in a claim, on the account's claim counter only (the code's attempts, which the
     token holder relies on, are untouched). Returns the error to answer."""
-    User.objects.filter(pk=user.pk).update(claim_failures=F("claim_failures") + 1)
-    user.refresh_from_db(fields=["claim_failures"])
-    delay = _lock_delay(user.claim_failures)
-    if delay is None:
-        return CodeInvalid()
-    user.claim_locked_until = now + delay
-    user.save(update_fields=["claim_locked_until"])
-    logger.warning("Claims of %s locked for %s after %d wrong codes", mask_phone(user.phone), delay, user.claim_failures)
-    return ActivationLocked(retry_after=_seconds_until(user.claim_locked_until, now))
+    locked = _count_account_failure(user, "claim_failures", "claim_locked_until", now)
+    return ActivationLocked(retry_after=_seconds_until(locked, now)) if locked else CodeInvalid()
 
 
 def _count_wrong_code(token: ActivationToken, now: datetime) -> DomainError:
     """Count a wrong guess on the code and on the account (inside the activation's transaction).
 
-    F(): concurrent wrong guesses each count, even where no row lock is taken. Past
-    ACTIVATION_LOCKOUT_THRESHOLD failures across resends, the account is locked for a delay that doubles
-    with each further failure. Returns the error to answer.
+    Past ACTIVATION_LOCKOUT_THRESHOLD failures across resends, the account is locked (_count_account_failure).
+    Returns the error to answer.
     """
-    user = token.user
     ActivationToken.objects.filter(pk=token.pk).update(attempts=F("attempts") + 1)
-    User.objects.filter(pk=user.pk).update(activation_failures=F("activation_failures") + 1)
     token.refresh_from_db(fields=["attempts"])
-    user.refresh_from_db(fields=["activation_failures"])
-    delay = _lock_delay(user.activation_failures)
-    if delay is not None:
-        user.activation_locked_until = now + delay
-        user.save(update_fields=["activation_locked_until"])
-        logger.warning("Activation of %s locked for %s after %d wrong codes", mask_phone(user.phone), delay, user.activation_failures)
-        return ActivationLocked(retry_after=_seconds_until(user.activation_locked_until, now))
+    locked = _count_account_failure(token.user, "activation_failures", "activation_locked_until", now)
+    if locked:
+        return ActivationLocked(retry_after=_seconds_until(locked, now))
     remaining = settings.ACTIVATION_MAX_ATTEMPTS - token.attempts
     return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
 
@@ -637,14 +638,10 @@ def _code_error(user: User | None, row: VerificationCode | None, code: str) -> D
     if row.matches(code):
         return None
     VerificationCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-    User.objects.filter(pk=user.pk).update(code_failures=F("code_failures") + 1)
     row.refresh_from_db(fields=["attempts"])
-    user.refresh_from_db(fields=["code_failures"])
-    delay = _lock_delay(user.code_failures)
-    if delay is not None:
-        user.code_locked_until = now + delay
-        user.save(update_fields=["code_locked_until"])
-        return CodeLocked(retry_after=_seconds_until(user.code_locked_until, now))
+    locked = _count_account_failure(user, "code_failures", "code_locked_until", now)
+    if locked:
+        return CodeLocked(retry_after=_seconds_until(locked, now))
     remaining = settings.ACTIVATION_MAX_ATTEMPTS - row.attempts
     return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
 

@@ -33,11 +33,7 @@ class SmsBackend(BaseSmsBackend):
 
     def configured(self) -> bool:
         """False (and an ERROR log) when the username or the API key is missing."""
-        missing = [n for n, v in (("AFRICASTALKING_USERNAME", self.username), ("AFRICASTALKING_API_KEY", self.api_key)) if not v]
-        if missing:
-            logger.error("Africa's Talking backend is not configured: %s missing", ", ".join(missing))
-            return False
-        return True
+        return self.require(AFRICASTALKING_USERNAME=self.username, AFRICASTALKING_API_KEY=self.api_key)
 
     def send(self, phone: str, text: str) -> None:
         """POST the message; the recipient's statusCode inside a 2xx body decides. Raises as the base says."""

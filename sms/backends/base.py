@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.utils.translation import gettext
 
 from sms import breaker
 from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsOutcomeUnknown
+
+logger = logging.getLogger(__name__)
 
 
 def activation_text(code: str) -> str:
@@ -48,6 +52,13 @@ class BaseSmsBackend:
     def configured(self) -> bool:
         """Whether the settings this backend needs are there (log what is missing). Must not raise."""
         return True
+
+    def require(self, **settings_values: str) -> bool:
+        """For `configured()`: True when every named setting has a value; else an ERROR naming the missing ones."""
+        missing = [name for name, value in settings_values.items() if not value]
+        if missing:
+            logger.error("%s backend is not configured: %s missing", self.name, ", ".join(missing))
+        return not missing
 
     def is_available(self) -> bool:
         """Whether a send can be attempted now: configured, and its circuit not open. Must not raise."""

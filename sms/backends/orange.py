@@ -36,12 +36,10 @@ class SmsBackend(BaseSmsBackend):
 
     def configured(self) -> bool:
         """False (and an ERROR log) when a credential or the sender address is missing."""
-        missing = [n for n, v in (("ORANGE_CLIENT_ID", self.client_id), ("ORANGE_CLIENT_SECRET", self.client_secret),
-                                  ("ORANGE_SENDER_ADDRESS", self.sender_address)) if not v]
-        if missing:
-            logger.error("Orange backend is not configured: %s missing", ", ".join(missing))
-            return False
-        return True
+        return self.require(
+            ORANGE_CLIENT_ID=self.client_id, ORANGE_CLIENT_SECRET=self.client_secret,
+            ORANGE_SENDER_ADDRESS=self.sender_address,
+        )
 
     def _token(self, *, renew: bool = False) -> str:
         token = None if renew else cache.get(TOKEN_CACHE_KEY)

@@ -39,19 +39,9 @@ class SmsBackend(BaseSmsBackend):
 
     def configured(self) -> bool:
         """False (and an ERROR log) when a credential or the sender number is missing."""
-        missing = [
-            name
-            for name, value in (
-                ("TWILIO_ACCOUNT_SID", self.account_sid),
-                ("TWILIO_AUTH_TOKEN", self.auth_token),
-                ("TWILIO_FROM_NUMBER", self.from_number),
-            )
-            if not value
-        ]
-        if missing:
-            logger.error("Twilio backend is not configured: %s missing", ", ".join(missing))
-            return False
-        return True
+        return self.require(
+            TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token, TWILIO_FROM_NUMBER=self.from_number
+        )
 
     def send(self, phone: str, text: str) -> None:
         """POST the message; return when Twilio answered 2xx. Raises SmsNumberRejected or SmsUnavailable."""
