@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 # What a proxy or client may hand us as a request id: short and harmless in a log line.
@@ -50,17 +52,35 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, request_id, message[, exception]."""
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object per line, through python-json-logger.
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+    Keys, in this order: `time` (UTC, ISO 8601 with milliseconds), `level`, `logger`, `request_id` ("-" when
+    no RequestIdFilter set it), `message`; then `exception` (the formatted traceback) when the record has
+    exc_info, `stack_info` when logged with stack_info=True, and every `extra={...}` field. Values JSON
+    cannot encode are written as their str(). An extra or a dict message reusing one of the five first
+    keys does not replace it. Takes no options: settings.LOGGING names it with `{"()": ...}` alone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            rename_fields={"exc_info": "exception"},
+            # Django attaches the HttpRequest (or the socket, for runserver) to its request records as
+            # `request`: its str() carries the full query string, which may hold a phone number or a
+            # token, and the message already names the path.
+            reserved_attrs=[*RESERVED_ATTRS, "request_id", "request"],
+            json_ensure_ascii=False,  # the messages are French: keep them readable
+        )
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        """Put the five fixed keys first, then what the library adds (exception, stack_info, extras)."""
+        fixed = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
+            "message": record.message,  # set by format() just before (getMessage(), or "" for a dict)
         }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        log_data.update(fixed)  # first, so they lead the line
+        super().add_fields(log_data, record, message_dict)
+        log_data.update(fixed)  # again: an `extra={"level": ...}` must not forge or hide the real one
