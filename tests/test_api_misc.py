@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from waterbill.test_runner import label_to_node_id
+from waterbill.test_runner import expand_bare_verbosity, label_to_node_id
 
 ENDPOINTS = {
     "/api/v1/auth/register/": {"post"},
@@ -70,6 +73,69 @@ def test_swagger_ui_is_served() -> None:
 def test_manage_py_test_labels_become_pytest_node_ids(label: str, node: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     assert label_to_node_id(label) == node
+
+
+SEED_MODULE = "users.tests.test_atomic_registration"
+SEED_TEST = f"{SEED_MODULE}.AtomicRegistrationTestCase.test_sms_failure_rolls_back_user_creation"
+
+
+@pytest.mark.parametrize(
+    ("args", "expanded"),
+    [
+        ([SEED_MODULE, "-v"], [SEED_MODULE, "-v", "2"]),
+        ([SEED_TEST, "-v"], [SEED_TEST, "-v", "2"]),
+        (["-v", SEED_MODULE], ["-v", "2", SEED_MODULE]),
+        ([SEED_MODULE, "--verbosity"], [SEED_MODULE, "--verbosity", "2"]),
+        (["-v", "-k", "atomic"], ["-v", "2", "-k", "atomic"]),
+        ([SEED_MODULE, "-v", "2"], [SEED_MODULE, "-v", "2"]),
+        ([SEED_MODULE, "-v", "0"], [SEED_MODULE, "-v", "0"]),
+        ([SEED_MODULE, "-v2"], [SEED_MODULE, "-v2"]),
+        ([SEED_MODULE, "--verbosity", "3"], [SEED_MODULE, "--verbosity", "3"]),
+        ([SEED_MODULE, "--verbosity=3"], [SEED_MODULE, "--verbosity=3"]),
+        ([SEED_MODULE, "-v", "7"], [SEED_MODULE, "-v", "7"]),  # a number: Django's parser refuses it itself
+        (["--", "-v"], ["--", "-v"]),
+        ([], []),
+    ],
+)
+def test_a_bare_verbosity_flag_of_manage_py_test_means_verbose(args: list[str], expanded: list[str]) -> None:
+    assert expand_bare_verbosity(args) == expanded
+
+
+@pytest.mark.parametrize(
+    ("args", "verbosity", "labels"),
+    [
+        ([SEED_MODULE, "-v"], 2, [SEED_MODULE]),
+        ([SEED_TEST, "-v"], 2, [SEED_TEST]),
+        (["-v", SEED_MODULE], 2, [SEED_MODULE]),
+        ([SEED_MODULE, "-v", "2"], 2, [SEED_MODULE]),
+        ([SEED_MODULE, "-v", "0"], 0, [SEED_MODULE]),
+        ([SEED_MODULE, "-v2"], 2, [SEED_MODULE]),
+        ([SEED_MODULE, "--verbosity", "3"], 3, [SEED_MODULE]),
+        ([SEED_MODULE], 1, [SEED_MODULE]),
+    ],
+)
+def test_djangos_test_command_parses_the_expanded_arguments(args: list[str], verbosity: int, labels: list[str]) -> None:
+    from django.core.management.commands.test import Command
+
+    options = Command().create_parser("manage.py", "test").parse_args(expand_bare_verbosity(args))
+    assert options.verbosity == verbosity
+    assert options.args == labels
+
+
+def test_the_seeds_command_with_a_bare_v_runs_the_test_verbosely() -> None:
+    root = Path(__file__).resolve().parent.parent
+    # The child runs on its own SQLite in-memory database and local-memory cache: never on the database or
+    # the Redis this run may be using (it would drop or flush them under it).
+    unshared = ("DATABASE_URL", "WATERBILL_TEST_REDIS_URL", "WATERBILL_REQUIRE_POSTGRES")
+    env = {name: value for name, value in os.environ.items() if name not in unshared}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "test", SEED_TEST, "-v"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    node = "users/tests/test_atomic_registration.py::AtomicRegistrationTestCase::test_sms_failure_rolls_back_user_creation"
+    assert f"{node} PASSED" in done.stdout
+    assert "1 passed" in done.stdout
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,29 @@ def label_to_node_id(label: str) -> str:
         if cut == len(parts) and base.is_dir():
             return str(base)
     return label
+
+
+_VERBOSITY_FLAGS = ("-v", "--verbosity")
+
+
+def expand_bare_verbosity(args: Sequence[str]) -> list[str]:
+    """The arguments of `manage.py test` with each bare `-v`/`--verbosity` turned into `-v 2`/`--verbosity 2`.
+
+    A flag is bare when the next argument is missing or not a number: `test LABEL -v` and `test -v LABEL`
+    mean "verbose" as they do for pytest. A flag followed by a number (`-v 0`, `--verbosity 3`, even an
+    out-of-range `-v 7`, which Django then refuses), the joined spellings (`-v2`, `--verbosity=3`) and
+    everything after `--` are left as they are. Never raises; returns a new list.
+    """
+    expanded: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return expanded + list(args[i:])
+        expanded.append(arg)
+        following = args[i + 1] if i + 1 < len(args) else ""
+        # isdecimal() is what int() accepts, so Django's own parser judges every number.
+        if arg in _VERBOSITY_FLAGS and not following.isdecimal():
+            expanded.append("2")
+    return expanded
 
 
 class PytestTestRunner:
