@@ -156,14 +156,22 @@ def test_phone_change_refusals_at_the_request(client_of: APIClient, user: User, 
 
 
 def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
-    client_of: APIClient, user: User, sms_outbox: list[SmsMessage]
+    client_of: APIClient, api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
 ) -> None:
+    api_client.post(RESET, {"phone": "670123456"}, format="json")  # a live reset code sent to the old number
     client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
     UserFactory(phone="+237699001122")  # someone signed it up meanwhile
     response = client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
-    assert response.status_code == 400 and response.json()["phone"][0]["code"] == "phone_taken"
+    # A refusal of the request (it has no `phone` field), and nothing of the change is kept.
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Un compte utilise déjà ce numéro. Connectez-vous ou réinitialisez votre mot de passe.",
+        "code": "phone_taken",
+    }
     user.refresh_from_db()
     assert user.phone == "+237670123456"
+    now = timezone.now()
+    assert VerificationCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).count() == 2
 
 
 def test_phone_change_with_a_wrong_code(client_of: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:

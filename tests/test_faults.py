@@ -47,15 +47,16 @@ def provider_that_hangs() -> Iterator[None]:
 
 
 FAULTS: dict[str, tuple[Callable[[], AbstractContextManager[object]], int, int]] = {
-    # step: (injection, HTTP status the app sees, SMS that left)
-    "user insert fails": (lambda: patch.object(User.objects, "create", side_effect=DatabaseError("disk full")), 500, 0),
-    "code insert fails": (lambda: patch.object(ActivationToken.objects, "create", side_effect=DatabaseError("disk full")), 500, 0),
+    # step: (injection, HTTP status the app sees, SMS that left). A database fault is the seed's error too:
+    # 503 `service_unavailable` with Retry-After, never a bare 500.
+    "user insert fails": (lambda: patch.object(User.objects, "create", side_effect=DatabaseError("disk full")), 503, 0),
+    "code insert fails": (lambda: patch.object(ActivationToken.objects, "create", side_effect=DatabaseError("disk full")), 503, 0),
     "availability check says no": (lambda: patch.object(SmsBackend, "is_available", return_value=False), 503, 0),
     "availability check raises": (lambda: patch.object(SmsBackend, "is_available", side_effect=RuntimeError("bug")), 503, 0),
     "send returns False": (lambda: patch.object(SmsBackend, "send_activation_code", return_value=False), 503, 0),
     "send raises": (lambda: patch.object(SmsBackend, "send", side_effect=requests.ConnectionError("reset")), 503, 0),
     "send times out": (provider_that_hangs, 503, 0),
-    "commit fails after the provider accepted": (failing_commit, 500, 1),
+    "commit fails after the provider accepted": (failing_commit, 503, 1),
 }
 
 
@@ -79,7 +80,9 @@ def test_a_fault_at_each_step_leaves_nothing_behind_and_the_retry_works(
 
     assert response.status_code == status
     assert set(response.json()) == {"detail", "code"}
-    assert response.json()["code"] == {500: "server_error", 503: "sms_unavailable"}[status]
+    database_fault = "insert" in fault or "commit" in fault
+    assert response.json()["code"] == ("service_unavailable" if database_fault else "sms_unavailable")
+    assert response["Retry-After"] == ("30" if database_fault else "60")
     assert User.objects.count() == 0
     assert ActivationToken.objects.count() == 0
     # Only a failed COMMIT (or a provider that accepted too late) leaves a code for an account that does not exist.

@@ -106,7 +106,7 @@ def test_a_failed_login_logs_the_masked_phone_never_the_number_with_the_requests
         "/api/v1/auth/login/", {"phone": PHONE, "password": "not-the-password"}, format="json", HTTP_X_REQUEST_ID="req-42"
     )
     assert response.status_code == 401
-    [failure] = [r for r in project_log.records if r.name == "users.services"]
+    [failure] = [r for r in project_log.records if r.name == "users.services.login"]
     assert failure.levelno == logging.WARNING and failure.request_id == "req-42"
     text = "\n".join(project_log.lines)
     assert f"Login failed for {MASKED}: wrong password" in text

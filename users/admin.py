@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
-from users.phone import InvalidPhoneNumber, normalize_phone
+from users.phone import clean_phone
 from users.services import ActivationService
 from waterbill.errors import DomainError
 
@@ -24,10 +23,7 @@ class PhoneCleaningMixin:
     """Admin forms take any accepted phone spelling and store E.164."""
 
     def clean_phone(self) -> str:
-        try:
-            return normalize_phone(self.cleaned_data["phone"])  # type: ignore[attr-defined]
-        except InvalidPhoneNumber as exc:
-            raise ValidationError(str(exc), code=exc.code) from None
+        return clean_phone(self.cleaned_data["phone"])  # type: ignore[attr-defined]
 
 
 class UserCreationAdminForm(PhoneCleaningMixin, AdminUserCreationForm):

@@ -26,6 +26,14 @@ class PhoneTaken(DomainError):
         )
 
 
+    @classmethod
+    def without_field(cls) -> PhoneTaken:
+        """The same refusal for a request that names no number (a phone change's confirmation): `{detail, code}`."""
+        error = cls()
+        error.field = None
+        return error
+
+
 class PhoneRejected(DomainError):
     """The SMS provider refused the number (not a reachable mobile, opted out, blocked...)."""
 
@@ -155,8 +163,8 @@ class LoginLocked(DomainError):
     default_detail = _("Too many failed login attempts. Please try again in a few minutes.")
 
 
-class LimitsUnavailable(DomainError):
-    """The shared cache holding the abuse limits is unreachable: refuse rather than run unlimited."""
+class ServiceUnavailable(DomainError):
+    """A store the service depends on failed (the database, the shared cache): nothing was kept; try again."""
 
     status_code = 503
     default_code = "service_unavailable"
@@ -164,6 +172,10 @@ class LimitsUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(retry_after=30)
+
+
+class LimitsUnavailable(ServiceUnavailable):
+    """The shared cache holding the abuse limits is unreachable: refuse rather than run unlimited."""
 
 
 class CodeLocked(DomainError):

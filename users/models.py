@@ -11,12 +11,11 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from users.phone import InvalidPhoneNumber, normalize_phone
+from users.phone import InvalidPhoneNumber, clean_phone, normalize_phone
 
 CODE_DIGITS = 6
 
@@ -33,10 +32,7 @@ def keyed_hash(purpose: str, value: str) -> str:
 
 def validate_phone(value: str) -> None:
     """Model-field validator: `value` must be an accepted phone number (any spelling normalize_phone takes)."""
-    try:
-        normalize_phone(value)
-    except InvalidPhoneNumber as exc:
-        raise ValidationError(str(exc), code=exc.code) from None
+    clean_phone(value)
 
 
 class UserManager(BaseUserManager["User"]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from waterbill.errors import DomainError
@@ -46,6 +47,15 @@ def normalize_phone(raw: str) -> str:
             _("This number cannot receive SMS: enter a mobile number."), code="phone_not_mobile"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_phone(value: str) -> str:
+    """`normalize_phone` for serializers, forms and model fields: E.164, or a Django ValidationError with the
+    same message and code. The one place where a phone error changes form."""
+    try:
+        return normalize_phone(value)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError(exc.detail, code=exc.code) from None
 
 
 def mask_phone(phone: str) -> str:

@@ -1,18 +1,29 @@
-"""Input and output serializers of the account API. Phone numbers enter through PhoneField only."""
+"""Input and output serializers of the account API: DRF fields over the rules of users.validation.
+
+Phone numbers enter through PhoneField only; a sign-up is checked as a whole by users.validation.clean_registration.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from users.models import User
-from users.phone import MAX_INPUT_LENGTH, InvalidPhoneNumber, normalize_phone
-from users.validation import NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, validate_name
+from users.models import CODE_DIGITS, User
+from users.phone import MAX_INPUT_LENGTH, clean_phone
+from users.validation import (
+    CODE_MESSAGE,
+    CODE_PATTERN,
+    NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    SIGNUP_TOKEN_MAX_LENGTH,
+    clean_registration,
+    validate_name,
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -43,11 +54,8 @@ class PhoneField(StrictCharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        try:
-            return normalize_phone(value)
-        except InvalidPhoneNumber as exc:
-            raise serializers.ValidationError(str(exc), code=exc.code) from None
+        # A Django ValidationError: the serializer turns it into the field's error, code kept.
+        return clean_phone(super().to_internal_value(data))
 
 
 def name_field(**kwargs: Any) -> serializers.CharField:
@@ -55,10 +63,18 @@ def name_field(**kwargs: Any) -> serializers.CharField:
     return StrictCharField(max_length=NAME_MAX_LENGTH, validators=[validate_name], **kwargs)
 
 
-def password_field() -> serializers.CharField:
+def password_field(**kwargs: Any) -> serializers.CharField:
     """A write-only password, taken as typed (no trimming)."""
     return StrictCharField(
-        write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"}
+        write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"}, **kwargs
+    )
+
+
+def code_field() -> serializers.CharField:
+    """A code received by SMS: exactly its digits."""
+    return StrictRegexField(
+        CODE_PATTERN, max_length=CODE_DIGITS, help_text="The 6-digit code from the SMS.",
+        error_messages={"invalid": CODE_MESSAGE},
     )
 
 
@@ -89,13 +105,18 @@ class UserSerializer(serializers.Serializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    """Sign-up input. The service checks the password rules and the phone's availability."""
+    """Sign-up input, checked as a whole by users.validation.clean_registration (every field's errors in one
+    answer; the phone normalised once). The fields below describe it for the schema."""
 
     phone = PhoneField()
     first_name = name_field()
     last_name = name_field()
     password = password_field()
     password_confirm = password_field()
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        """The keyword arguments of users.services.registration.register. Raises ValidationFailed."""
+        return asdict(clean_registration(data))
 
 
 class RegistrationSerializer(serializers.Serializer):
@@ -110,22 +131,21 @@ class RegistrationSerializer(serializers.Serializer):
 
 
 class ActivateSerializer(serializers.Serializer):
-    """Activation input: the phone, the 6-digit code it received, and the token the sign-up answered."""
+    """Activation input: the phone, the code it received, and the sign-up's token (or a new password)."""
 
     phone = PhoneField()
+    code = code_field()
     signup_token = StrictCharField(
-        max_length=128, required=False, help_text="The `signup_token` of the sign-up answer."
+        max_length=SIGNUP_TOKEN_MAX_LENGTH, required=False, help_text="The `signup_token` of the sign-up answer."
     )
-    password = StrictCharField(
-        write_only=True,
+    password = password_field(
         required=False,
-        trim_whitespace=False,
-        max_length=PASSWORD_MAX_LENGTH,
         help_text="Instead of `signup_token`: a new password, for whoever holds the code but not the token "
         "(the answer to the sign-up was lost, or someone else signed this number up).",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Exactly one of `signup_token` and `password`."""
         if not attrs.get("signup_token") and not attrs.get("password"):
             raise serializers.ValidationError(
                 {"signup_token": [_("Send the sign-up's signup_token, or a new password.")]}, code="required"
@@ -135,12 +155,6 @@ class ActivateSerializer(serializers.Serializer):
                 {"password": [_("Send either the signup_token or a new password, not both.")]}, code="invalid"
             )
         return attrs
-    code = StrictRegexField(
-        r"^[0-9]{6}$",
-        max_length=6,
-        help_text="The 6-digit code from the SMS.",
-        error_messages={"invalid": _("Enter the 6-digit code received by SMS.")},
-    )
 
 
 class PhoneSerializer(serializers.Serializer):
@@ -159,7 +173,7 @@ class LoginSerializer(serializers.Serializer):
     """Login input."""
 
     phone = PhoneField()
-    password = StrictCharField(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    password = password_field()
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -184,7 +198,7 @@ class RefreshTokenSerializer(serializers.Serializer):
 class PasswordChangeSerializer(serializers.Serializer):
     """The current password and the new one."""
 
-    current_password = StrictCharField(write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH)
+    current_password = password_field()
     new_password = password_field()
 
 
@@ -192,7 +206,7 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     """The phone, the reset code it received, and the new password."""
 
     phone = PhoneField()
-    code = StrictRegexField(r"^[0-9]{6}$", max_length=6, error_messages={"invalid": _("Enter the 6-digit code received by SMS.")})
+    code = code_field()
     new_password = password_field()
 
 
@@ -211,7 +225,7 @@ class PhoneChangeRequestedSerializer(serializers.Serializer):
 class CodeSerializer(serializers.Serializer):
     """A 6-digit code received by SMS."""
 
-    code = StrictRegexField(r"^[0-9]{6}$", max_length=6, error_messages={"invalid": _("Enter the 6-digit code received by SMS.")})
+    code = code_field()
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -219,8 +233,3 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
-
-
-@extend_schema_field(OpenApiTypes.OBJECT)
-class FieldErrorsSerializer(serializers.Serializer):
-    """`{"<field>": [{"message", "code"}]}`: invalid fields, each with its stable codes."""

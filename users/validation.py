@@ -1,7 +1,13 @@
-"""The rules a sign-up must meet, in plain Django (no DRF): the API and direct callers share them."""
+"""Every input rule of the account API, once, in plain Django (no DRF): the serializers and the seed's
+`register_user(data)` both apply them.
+
+Phone numbers: `users.phone.clean_phone`. Names, passwords, codes and tokens: below. A sign-up as a whole:
+`clean_registration`, which reports every invalid field in one answer.
+"""
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,12 +17,20 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from users.models import User
-from users.phone import InvalidPhoneNumber, normalize_phone
+from users.models import CODE_DIGITS, User
+from users.phone import clean_phone
 from waterbill.errors import Message, ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 150
 PASSWORD_MAX_LENGTH = 128
+SIGNUP_TOKEN_MAX_LENGTH = 128
+#: An SMS code as typed: exactly CODE_DIGITS digits (leading zeros kept).
+CODE_PATTERN = rf"^[0-9]{{{CODE_DIGITS}}}$"
+CODE_MESSAGE = _("Enter the 6-digit code received by SMS.")
+
+FieldErrors = dict[str, list[tuple[Message, str]]]
 
 
 def validate_name(value: str) -> None:
@@ -29,25 +43,30 @@ def validate_name(value: str) -> None:
             raise ValidationError(_("This name contains characters that are not allowed."), code="invalid_characters")
 
 
+def too_long(max_length: int) -> tuple[Message, str]:
+    """The `max_length` error, naming the limit."""
+    return _("Ensure this field has no more than %(max_length)d characters.") % {"max_length": max_length}, "max_length"
+
+
 def password_errors(password: str, user: User) -> list[tuple[Message, str]]:
     """Django's password validators on `password` for `user`, as (message, code) pairs; empty when it passes."""
     try:
         password_validation.validate_password(password, user=user)
     except ValidationError as exc:
-        return [(error.message % (error.params or {}), error.code or "invalid") for error in exc.error_list]
+        return _pairs(exc)
     return []
 
 
 def check_password_rules(password: str, user: User, field: str) -> None:
     """Raise ValidationFailed on `field` when Django's password validators refuse `password` for `user`."""
-    errors = password_errors(password, user)
-    if errors:
+    if errors := password_errors(password, user):
         raise ValidationFailed({field: errors})
 
 
 @dataclass(frozen=True)
-class RegistrationData:
-    """A sign-up that passed every rule: E.164 phone, stripped names, the clear password."""
+class SignupData:
+    """A sign-up that passed every rule: E.164 phone, stripped names, the clear password (the keyword
+    arguments of users.services.registration.register)."""
 
     phone: str
     first_name: str
@@ -55,56 +74,79 @@ class RegistrationData:
     password: str
 
 
-def _text(data: Mapping[str, Any], field: str, errors: dict[str, list[tuple[Message, str]]], *, strip: bool) -> str:
-    value = data.get(field)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        errors.setdefault(field, []).append((_("This field is required."), "required"))
-        return ""
-    if not isinstance(value, str):
-        errors.setdefault(field, []).append((_("Not a valid string."), "invalid"))
-        return ""
-    return value.strip() if strip else value
+def clean_registration(data: Any) -> SignupData:
+    """Check a raw sign-up (a dict: phone in any spelling, first_name, last_name, password, password_confirm).
 
-
-def clean_registration(data: Mapping[str, Any]) -> RegistrationData:
-    """Check a raw sign-up dict (phone, first_name, last_name, password, password_confirm).
-
-    Returns the cleaned data. Raises ValidationFailed listing every invalid field with its code:
-    `required`, `invalid`, `max_length`, `invalid_characters`, the phone codes of normalize_phone,
-    Django's password-validator codes, `password_mismatch`.
+    Returns the cleaned data. Raises ValidationFailed listing every invalid field at once with its codes:
+    `required`, `invalid`, `max_length`, `invalid_characters`, the phone codes of users.phone.normalize_phone,
+    Django's password-validator codes, `password_mismatch`; or `non_field_errors` / `invalid` when `data` is
+    not a dict.
     """
-    errors: dict[str, list[tuple[Message, str]]] = {}
-    raw_phone = _text(data, "phone", errors, strip=True)
-    phone = ""
-    if raw_phone:
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"non_field_errors": [(_("Send a JSON object."), "invalid")]})
+    errors: FieldErrors = {}
+    phone = _text(data, "phone", errors, strip=True, max_length=None)
+    if phone:
         try:
-            phone = normalize_phone(raw_phone)
-        except InvalidPhoneNumber as exc:
-            errors["phone"] = [(exc.detail, exc.code)]
-
+            phone = clean_phone(phone)
+        except ValidationError as exc:
+            errors["phone"] = _pairs(exc)
     names = {}
     for field in ("first_name", "last_name"):
-        value = _text(data, field, errors, strip=True)
-        if len(value) > NAME_MAX_LENGTH:
-            errors[field] = [(_("Ensure this field has no more than 150 characters."), "max_length")]
-        elif value:
-            try:
-                validate_name(value)
-            except ValidationError as exc:
-                errors[field] = [(message, exc.code or "invalid") for message in exc.messages]
-        names[field] = value
-
-    password = _text(data, "password", errors, strip=False)
-    confirm = _text(data, "password_confirm", errors, strip=False)
-    if len(password) > PASSWORD_MAX_LENGTH:
-        errors["password"] = [(_("Ensure this field has no more than 128 characters."), "max_length")]
-    elif password:
-        candidate = User(phone=phone, first_name=names["first_name"], last_name=names["last_name"])
+        names[field] = _text(data, field, errors, strip=True, max_length=NAME_MAX_LENGTH)
+        raw = data.get(field)
+        try:
+            validate_name(raw.strip() if isinstance(raw, str) else "")
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(_pairs(exc))
+            names[field] = ""
+    password = _text(data, "password", errors, strip=False, max_length=PASSWORD_MAX_LENGTH)
+    confirm = _text(data, "password_confirm", errors, strip=False, max_length=PASSWORD_MAX_LENGTH)
+    if password:
+        candidate = User(phone=phone if "phone" not in errors else "", **names)
         if rejected := password_errors(password, candidate):
             errors["password"] = rejected
         if confirm and confirm != password:
             errors["password_confirm"] = [(_("The two passwords do not match."), "password_mismatch")]
-
     if errors:
+        logger.warning("Registration refused: invalid %s", ", ".join(errors))
         raise ValidationFailed(errors)
-    return RegistrationData(phone=phone, first_name=names["first_name"], last_name=names["last_name"], password=password)
+    return SignupData(phone=phone, password=password, **names)
+
+
+def _text(data: Mapping[str, Any], field: str, errors: FieldErrors, *, strip: bool, max_length: int | None) -> str:
+    """The string in `data[field]` (stripped if `strip`), or "" after putting its errors in `errors`.
+
+    The codes are those of DRF's CharField, which the other endpoints answer with: `required`, `null`,
+    `invalid`, `blank`, `max_length`, `null_characters_not_allowed`, `surrogate_characters_not_allowed`.
+    """
+    if field not in data:
+        errors[field] = [(_("This field is required."), "required")]
+        return ""
+    value = data[field]
+    if value is None:
+        errors[field] = [(_("This field may not be null."), "null")]
+        return ""
+    if not isinstance(value, str):
+        errors[field] = [(_("Not a valid string."), "invalid")]
+        return ""
+    value = value.strip() if strip else value
+    if not value:
+        errors[field] = [(_("This field may not be blank."), "blank")]
+        return ""
+    problems: list[tuple[Message, str]] = []
+    if max_length is not None and len(value) > max_length:
+        problems.append(too_long(max_length))
+    if "\x00" in value:
+        problems.append((_("Null characters are not allowed."), "null_characters_not_allowed"))
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        problems.append((_("Surrogate characters are not allowed."), "surrogate_characters_not_allowed"))
+    if problems:
+        errors[field] = problems
+        return ""
+    return value
+
+
+def _pairs(exc: ValidationError) -> list[tuple[Message, str]]:
+    """A Django ValidationError as (message, code) pairs, its params applied."""
+    return [(error.message % (error.params or {}), error.code or "invalid") for error in exc.error_list]

@@ -103,7 +103,7 @@ class RegisterView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        registration = AuthService.register(serializer.validated_data)
+        registration = AuthService.register(**serializer.validated_data)
         return Response(s.RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
 
 
@@ -133,7 +133,7 @@ class ActivateView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = ActivationService.activate(
-            data["phone"], data["code"], data.get("signup_token"), password=data.get("password")
+            phone=data["phone"], code=data["code"], signup_token=data.get("signup_token"), password=data.get("password")
         )
         return Response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
 
@@ -186,11 +186,7 @@ class LoginView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = AuthService.login(
-            serializer.validated_data["phone"],
-            serializer.validated_data["password"],
-            client_ip=client_ip(request),
-        )
+        user = AuthService.login(**serializer.validated_data, client_ip=client_ip(request))
         return Response(s.TokenPairSerializer(token_pair(user)).data)
 
 
@@ -277,7 +273,7 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        change_password(request.user, serializer.validated_data["current_password"], serializer.validated_data["new_password"])
+        change_password(request.user, **serializer.validated_data)
         revoke_all(request.user)
         return Response(s.TokenPairSerializer(token_pair(request.user)).data)
 
@@ -325,7 +321,7 @@ class PasswordResetConfirmView(PublicAPIView):
         serializer = s.PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = PasswordResetService.confirm_reset(data["phone"], data["code"], data["new_password"])
+        user = PasswordResetService.confirm_reset(**data)
         revoke_all(user)
         return Response(s.TokenPairSerializer(token_pair(user)).data)
 
@@ -351,7 +347,7 @@ class PhoneChangeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = s.PhoneChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = PhoneChangeService.request_change(request.user, serializer.validated_data["new_phone"])
+        row = PhoneChangeService.request_change(request.user, **serializer.validated_data)
         return Response(s.PhoneChangeRequestedSerializer({"code_expires_at": row.expires_at}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -367,7 +363,7 @@ class PhoneChangeConfirmView(APIView):
         responses={
             200: s.UserSerializer,
             400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
-                              "`code_attempts_exceeded`; `phone`: `phone_taken` (the number was taken meanwhile)."),
+                              "`code_attempts_exceeded`, or `phone_taken` (the number was taken meanwhile)."),
             401: UNAUTHENTICATED,
             429: _error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
@@ -376,5 +372,5 @@ class PhoneChangeConfirmView(APIView):
     def post(self, request: Request) -> Response:
         serializer = s.CodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = PhoneChangeService.confirm_change(request.user, serializer.validated_data["code"])
+        user = PhoneChangeService.confirm_change(request.user, **serializer.validated_data)
         return Response(s.UserSerializer(user).data)

@@ -14,7 +14,7 @@ from django.db import DatabaseError
 from django.test import TestCase
 
 from sms.exceptions import SmsNumberRejected
-from users.exceptions import PhoneRejected, SmsServiceUnavailable
+from users.exceptions import PhoneRejected, ServiceUnavailable, SmsServiceUnavailable
 from users.models import ActivationToken, User
 from users.services import AuthService
 from users.tests.factories import PASSWORD
@@ -122,9 +122,12 @@ class AtomicRegistrationTestCase(TestCase):
             patch.object(ActivationToken.objects, "create", side_effect=DatabaseError("disk full")),
         ):
             mock_get_gateway.return_value = mock_gateway = gateway()
-            with self.assertRaises(DatabaseError):
+            with self.assertRaises(ServiceUnavailable) as caught:
                 AuthService.register_user(self.user_data)
 
+        self.assertIsInstance(caught.exception, ValueError)  # the seed's `except ValueError` catches it
+        self.assertEqual(caught.exception.code, "service_unavailable")
+        self.assertIsInstance(caught.exception.__cause__, DatabaseError)
         mock_gateway.send_activation_code.assert_not_called()
         self.assert_nothing_saved()
 

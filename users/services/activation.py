@@ -1,0 +1,146 @@
+"""Activation: a new code for a pending account (resend, operator), and the code that activates it.
+
+The code alone does not activate: the caller proves it is the one who signed up (the sign-up token), or,
+holding the code the number received, claims the sign-up with a new password.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from sms.backends.base import BaseSmsBackend
+from users.exceptions import AccountNotPending, CodeInvalid, CodeUsed, SignupInvalid
+from users.models import ActivationToken, User
+from users.phone import mask_phone
+from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
+from users.services.limits import ACTIVATION, CLAIM, check_code, check_send_limits
+from users.validation import check_password_rules
+from waterbill.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def create_and_send_activation_code(user: User, *, now: datetime | None = None) -> str:
+    """Replace `user`'s code by a new one and send it (an operator's action: the per-number limits do not apply).
+
+    Returns the clear code (for the caller's memory only: never store, return or log it).
+    Raises AccountNotPending, PhoneRejected or SmsServiceUnavailable; on any of them the old code still works.
+    """
+    if not user.is_pending:
+        raise AccountNotPending()
+    gateway = get_gateway()
+    ensure_available(gateway)
+    return _send_new_code(user, gateway, now or timezone.now(), limited=False)
+
+
+def resend_activation_code(phone: str, *, now: datetime | None = None) -> datetime:
+    """Send a new code to the pending account of `phone` (E.164); returns when the next may be asked for.
+
+    Unknown, already active and locked numbers get the same answer and no SMS. At most one code a minute
+    and five an hour per account (codes sent at sign-up included).
+    Raises ResendTooSoon, ResendLimitReached, PhoneRejected or SmsServiceUnavailable.
+    """
+    now = now or timezone.now()
+    gateway = get_gateway()
+    ensure_available(gateway)  # before the lookup: an outage answers alike for every number
+    user = User.objects.filter(phone=phone).first()
+    if user is None or not user.is_pending:
+        logger.info("Resend for %s ignored: no pending account", mask_phone(phone))
+    elif ACTIVATION.refusal(user, now) is not None:
+        logger.info("Resend for %s ignored: activation locked", mask_phone(phone))  # a code would be unusable
+    else:
+        _send_new_code(user, gateway, now, limited=True)
+    return now + settings.ACTIVATION_RESEND_COOLDOWN
+
+
+def activate(
+    *,
+    phone: str,
+    code: str,
+    signup_token: str | None = None,
+    password: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Check `code` against the newest code of `phone` (E.164) and activate the account.
+
+    With `signup_token`, the sign-up's own client activates. With `password` instead, whoever holds the code
+    claims the sign-up (someone else made it, or its answer was lost): the password replaces the sign-up's.
+    A wrong code counts on the code and on the account's lockout (committed although an error is raised):
+    see users.services.limits. Raises ValidationFailed (the claim's password rules), CodeInvalid,
+    SignupInvalid, ActivationLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded.
+    """
+    now = now or timezone.now()
+    claim_hash = _claim_password_hash(phone, password) if password is not None else None
+    error: DomainError | None = None
+    with transaction.atomic():
+        # The user first, then its code: the order resend and re-registration take, so no deadlock.
+        user = User.objects.select_for_update().filter(phone=phone).first()
+        token = (
+            ActivationToken.objects.select_for_update().filter(user=user).order_by("-created_at", "-id").first()
+            if user is not None
+            else None
+        )
+        if user is None or token is None:
+            error = CodeInvalid()
+        elif token.used_at is not None:
+            error = CodeUsed()
+        elif not user.is_pending:
+            error = CodeInvalid()
+        elif signup_token is not None and user.signup_token_matches(signup_token):
+            error = check_code(token, code, user, ACTIVATION, now)
+        elif claim_hash is not None:
+            error = check_code(token, code, user, CLAIM, now, per_code=False)
+        else:
+            # Not counted: nobody can use up the attempts without the token or a password to claim with.
+            error = SignupInvalid()
+        if error is None and user is not None and token is not None:
+            token.used_at = now
+            token.save(update_fields=["used_at"])
+            user.is_active = True
+            user.activated_at = now
+            fields = ["is_active", "activated_at"]  # save() also clears the sign-up token
+            if claim_hash is not None:
+                user.password = claim_hash
+                fields.append("password")
+                logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(phone))
+            user.save(update_fields=fields)
+    if user is None or error is not None:
+        error = error or CodeInvalid()  # (no user always came with an error)
+        logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
+        raise error
+    logger.info("User %s activated", mask_phone(phone))
+    return user
+
+
+def _claim_password_hash(phone: str, password: str) -> str:
+    """Check a claimant's new password with Django's validators (against the account's phone and names),
+    then hash it, before any transaction. Raises ValidationFailed on field `password`."""
+    account = User.objects.filter(phone=phone).only("phone", "first_name", "last_name").first() or User(phone=phone)
+    check_password_rules(password, account, "password")
+    return make_password(password)
+
+
+def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limited: bool) -> str:
+    """Lock the user, check the send limits (if `limited`), issue and send a new code: one durable transaction.
+
+    The old code stops working only if the new SMS went out. Returns the new code.
+    """
+    code = ActivationToken.generate_code()
+    try:
+        with transaction.atomic(durable=True):
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            if limited:
+                check_send_limits(ActivationToken.objects.filter(user=locked), now)
+            issue_activation_code(locked, code, gateway, now, supersede=True)
+    except DomainError as exc:
+        logger.log(log_level(exc), "New activation code for %s not sent: %s", mask_phone(user.phone), exc.code)
+        record_failure(user.phone, "activation", exc)
+        raise
+    logger.info("Activation code sent to %s", mask_phone(user.phone))
+    return code

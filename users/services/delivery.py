@@ -1,0 +1,165 @@
+"""Sending a code: the gateway's availability, the SMS budget, the gateway's outcome as a domain error.
+
+Every flow that sends a code goes through here, inside its own short transaction, the SMS last: the code
+row counts only if the SMS went out. A failed send is recorded for the admin after the rollback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import translation
+
+from sms import budget
+from sms.backends.base import BaseSmsBackend
+from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown
+from users.exceptions import PhoneRejected, SmsServiceUnavailable
+from users.models import ActivationToken, SmsFailure, User, VerificationCode
+from users.phone import mask_phone
+from users.services.limits import check_send_limits
+from waterbill.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def get_gateway() -> BaseSmsBackend:
+    """The configured gateway, looked up as `users.services.get_sms_gateway` at call time.
+
+    Through that name, and not an import of it, so that a test patching `users.services.get_sms_gateway`
+    (the seed's tests do) reaches every place a code is sent.
+    """
+    from users import services
+
+    return services.get_sms_gateway()
+
+
+def ensure_available(gateway: BaseSmsBackend) -> None:
+    """Refuse before any write when the gateway already knows it cannot send. Raises SmsServiceUnavailable."""
+    try:
+        available = gateway.is_available()
+    except Exception:
+        logger.exception("SMS gateway %s failed its availability check", type(gateway).__module__)
+        available = False
+    if not available:
+        logger.error("SMS gateway %s unavailable: request refused before any write", type(gateway).__module__)
+        raise SmsServiceUnavailable()
+
+
+def deliver(phone: str, now: datetime, send: Callable[[], bool]) -> None:
+    """Run `send` (a gateway call) within the global hourly SMS budget.
+
+    Raises PhoneRejected (the provider refuses the number) or SmsServiceUnavailable (budget spent, or not
+    sent, or its outcome unknown).
+    """
+    if not budget.take(now):
+        raise SmsServiceUnavailable()
+    try:
+        _call_gateway(phone, send)
+    except SmsServiceUnavailable as exc:
+        if not exc.maybe_sent:  # a timeout may have been sent (and billed): it keeps counting
+            budget.give_back(now)
+        raise
+    except PhoneRejected:
+        budget.give_back(now)  # refused by the provider: nothing sent
+        raise
+
+
+def _call_gateway(phone: str, send: Callable[[], bool]) -> None:
+    """Send, turning every failure into a domain error. Raises PhoneRejected or SmsServiceUnavailable.
+
+    The gateway is the outside world: any exception it raises means "not sent" and must roll back.
+    """
+    try:
+        sent = send()
+    except SmsNumberRejected as exc:
+        logger.warning("SMS to %s rejected by the provider (error %s)", mask_phone(phone), exc.provider_code)
+        raise PhoneRejected() from exc
+    except SmsError as exc:
+        logger.error("SMS to %s failed (error %s): %s", mask_phone(phone), exc.provider_code, exc)
+        error = SmsServiceUnavailable()
+        error.maybe_sent = isinstance(exc, SmsOutcomeUnknown)
+        raise error from exc
+    except Exception as exc:
+        # Not one of the outcomes a backend is meant to report: keep the traceback for whoever fixes it.
+        logger.exception("SMS to %s failed unexpectedly: %s", mask_phone(phone), type(exc).__name__)
+        raise SmsServiceUnavailable() from exc
+    if not sent:
+        logger.error("SMS to %s failed: the gateway reported it was not sent", mask_phone(phone))
+        raise SmsServiceUnavailable()
+
+
+def issue_activation_code(
+    user: User, code: str, gateway: BaseSmsBackend, now: datetime, *, supersede: bool
+) -> ActivationToken:
+    """Inside the caller's transaction: retire the user's live codes (if `supersede`), save the new one,
+    and send it last with the seed's `send_activation_code`, in the user's language. Raises as `deliver`."""
+    if supersede:
+        ActivationToken.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+    token = ActivationToken.create_token(user, code, now=now)
+    with translation.override(user.language):  # the user's language, whatever the request's
+        deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code))
+    return token
+
+
+def send_verification_code(
+    user: User,
+    *,
+    purpose: str,
+    phone: str,
+    text: Callable[[str], str],
+    gateway: BaseSmsBackend,
+    now: datetime,
+) -> VerificationCode:
+    """Send a new code of `purpose` to `phone` for `user`: all in one durable transaction.
+
+    Locks the user, checks its send limits for `purpose`, retires its live codes of that purpose, saves the
+    new one and sends `text(code)` last, in the user's language. Raises ResendTooSoon, ResendLimitReached,
+    PhoneRejected or SmsServiceUnavailable; after any of them the earlier codes still work.
+    """
+    code = ActivationToken.generate_code()
+    try:
+        with transaction.atomic(durable=True):
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            codes = VerificationCode.objects.filter(user=locked, purpose=purpose)
+            check_send_limits(codes, now)
+            codes.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+            row = VerificationCode.objects.create(
+                user=locked,
+                purpose=purpose,
+                phone=phone,
+                code_hash=VerificationCode.hash_code(purpose, code),
+                created_at=now,
+                expires_at=now + settings.ACTIVATION_CODE_TTL,
+            )
+            with translation.override(locked.language):
+                deliver(phone, now, lambda: gateway.send_message(phone, text(code)))
+    except DomainError as exc:
+        record_failure(phone, purpose, exc)
+        raise
+    logger.info("%s code sent to %s", purpose, mask_phone(phone))
+    return row
+
+
+def record_failure(phone: str, purpose: str, exc: DomainError) -> None:
+    """Keep a failed send for the admin (after the rollback, so the row survives it); best effort.
+
+    Only SMS outcomes are recorded (PhoneRejected, SmsServiceUnavailable); other refusals are not sends.
+    """
+    if not isinstance(exc, (PhoneRejected, SmsServiceUnavailable)):
+        return
+    cause = exc.__cause__
+    provider_code = getattr(cause, "provider_code", None)
+    detail = f"{type(cause).__name__} {provider_code}" if cause is not None else "refused before sending"
+    try:
+        SmsFailure.objects.create(phone=phone, purpose=purpose, outcome=exc.code, provider_code=detail[:64])
+    except DatabaseError:
+        logger.exception("Could not record the SMS failure")
+
+
+def log_level(exc: DomainError) -> int:
+    """ERROR for what operators must act on (a 5xx: the SMS service, the database), WARNING for refusals."""
+    return logging.ERROR if exc.status_code >= 500 else logging.WARNING

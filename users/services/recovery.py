@@ -1,0 +1,165 @@
+"""Getting back in and moving house: password reset by SMS code, and moving the account to a new number."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from users.exceptions import (
+    CodeInvalid,
+    CodeUsed,
+    PhoneRejected,
+    PhoneTaken,
+    ResendLimitReached,
+    ResendTooSoon,
+    SmsServiceUnavailable,
+)
+from users.models import User, VerificationCode
+from users.phone import mask_phone
+from users.services.delivery import ensure_available, get_gateway, send_verification_code
+from users.services.limits import CODES, check_code
+from users.texts import phone_change_text, reset_text
+from users.validation import check_password_rules
+from waterbill.errors import DomainError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+Purpose = VerificationCode.Purpose
+
+
+def _newest_code(user: User | None, purpose: str, **filters: str) -> VerificationCode | None:
+    """The newest code of `purpose` of the locked `user`, locked too (the user first: the order every writer
+    of both takes, so no deadlock)."""
+    if user is None:
+        return None
+    return (
+        VerificationCode.objects.select_for_update()
+        .filter(user=user, purpose=purpose, **filters)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _verdict(user: User | None, row: VerificationCode | None, code: str, now: datetime) -> DomainError | None:
+    """None when `code` may be used; else the error to answer (a wrong code is counted: users.services.limits)."""
+    if user is None or row is None:
+        return CodeInvalid()
+    if row.used_at is not None:
+        return CodeUsed()
+    return check_code(row, code, user, CODES, now)
+
+
+# --- Password reset ----------------------------------------------------------------------------------------
+
+
+def request_reset(phone: str, *, now: datetime | None = None) -> datetime:
+    """Send a reset code to the active account of `phone` (E.164); returns when the next may be asked for.
+
+    Unknown, pending and disabled numbers get the same answer and no SMS. At most one code a minute and five
+    an hour per account; past them, or when the SMS fails, the answer is the same and nothing is sent.
+    Raises SmsServiceUnavailable only when the gateway is known to be down (before looking the number up).
+    """
+    now = now or timezone.now()
+    gateway = get_gateway()
+    ensure_available(gateway)
+    user = User.objects.filter(phone=phone, is_active=True).first()
+    if user is None:
+        logger.info("Password reset for %s ignored: no active account", mask_phone(phone))
+        return now + settings.ACTIVATION_RESEND_COOLDOWN
+    try:
+        send_verification_code(
+            user, purpose=Purpose.PASSWORD_RESET, phone=user.phone, text=reset_text, gateway=gateway, now=now
+        )
+    except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable) as exc:
+        # Answered like an unknown number: these can only happen for a real account. Logged and recorded.
+        logger.warning("Password reset code for %s not sent: %s", mask_phone(phone), exc.code)
+    return now + settings.ACTIVATION_RESEND_COOLDOWN
+
+
+def confirm_reset(*, phone: str, code: str, new_password: str, now: datetime | None = None) -> User:
+    """Set a new password with the reset code sent to `phone` (E.164). The caller ends every session
+    (users.tokens.revoke_all). Raises ValidationFailed (password rules, on `new_password`), CodeInvalid,
+    CodeLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded."""
+    now = now or timezone.now()
+    account = User.objects.filter(phone=phone).first() or User(phone=phone)
+    check_password_rules(new_password, account, "new_password")
+    password_hash = make_password(new_password)  # before the transaction
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(phone=phone, is_active=True).first()
+        row = _newest_code(user, Purpose.PASSWORD_RESET, phone=phone)
+        error = _verdict(user, row, code, now)
+        if error is None and user is not None and row is not None:
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            user.password = password_hash
+            user.save(update_fields=["password"])
+    if user is None or error is not None:
+        error = error or CodeInvalid()
+        logger.warning("Password reset failed for %s: %s", mask_phone(phone), error.code)
+        raise error
+    logger.info("Password of %s reset with an SMS code", mask_phone(phone))
+    return user
+
+
+# --- Phone change -------------------------------------------------------------------------------------------
+
+
+def request_change(user: User, *, new_phone: str, now: datetime | None = None) -> VerificationCode:
+    """Send a code to `new_phone` (E.164) for `user`; returns the code's row (its expiry).
+
+    Raises ValidationFailed (`new_phone`: `phone_unchanged`), PhoneTaken (field `new_phone`), ResendTooSoon,
+    ResendLimitReached, PhoneRejected (field `new_phone`) or SmsServiceUnavailable.
+    """
+    now = now or timezone.now()
+    if new_phone == user.phone:
+        raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
+    if User.objects.filter(phone=new_phone).exists():
+        raise PhoneTaken(field="new_phone")
+    gateway = get_gateway()
+    ensure_available(gateway)
+    try:
+        return send_verification_code(
+            user, purpose=Purpose.PHONE_CHANGE, phone=new_phone, text=phone_change_text, gateway=gateway, now=now
+        )
+    except PhoneRejected as exc:
+        raise PhoneRejected(field="new_phone") from exc
+
+
+def confirm_change(user: User, *, code: str, now: datetime | None = None) -> User:
+    """Move `user` to the number its newest phone-change code was sent to; the codes sent to the old number die.
+
+    Raises CodeInvalid, CodeLocked, CodeExpired, CodeUsed, CodeAttemptsExceeded, or PhoneTaken (a refusal of
+    the request, no field: it names no number) when the number was taken meanwhile; then nothing but the
+    wrong-code counts is written, and the code still works once the number is free.
+    """
+    now = now or timezone.now()
+    old_phone = user.phone
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        row = _newest_code(locked, Purpose.PHONE_CHANGE)
+        error = _verdict(locked, row, code, now)
+        if error is None and row is not None:
+            try:
+                # A savepoint: when the number was taken meanwhile, none of these writes may stay.
+                with transaction.atomic():
+                    VerificationCode.objects.filter(pk=row.pk).update(used_at=now)
+                    # Codes sent to the old number (a lost or stolen SIM) must not work any more.
+                    VerificationCode.objects.filter(user=locked, used_at__isnull=True, expires_at__gt=now).update(
+                        expires_at=now
+                    )
+                    User.objects.filter(pk=locked.pk).update(phone=row.phone)
+            except IntegrityError:
+                error = PhoneTaken.without_field()
+    if error is not None or row is None:
+        error = error or CodeInvalid()
+        logger.warning("Phone change failed for %s: %s", mask_phone(old_phone), error.code)
+        raise error
+    user.phone = row.phone
+    logger.info("User %s moved to %s", mask_phone(old_phone), mask_phone(user.phone))
+    return user
