@@ -7,12 +7,19 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import responses
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.utils import translation
 
-from sms import get_sms_gateway
+from sms import backend_paths, get_sms_gateway
 from sms.backends import africastalking, console, locmem, orange, twilio
-from sms.backends.base import BaseSmsBackend, activation_text, phone_change_text, reset_text
+from sms.backends.base import (
+    BaseSmsBackend,
+    activation_text,
+    phone_change_text,
+    reset_text,
+)
+from sms.backends.failover import SmsBackend as Failover
 from sms.backends.locmem import SmsMessage
 from sms.gsm import fits_one_segment, non_gsm7_characters
 
@@ -83,6 +90,13 @@ def test_every_backend_module_exports_a_class_named_SmsBackend() -> None:
         assert issubclass(module.SmsBackend, BaseSmsBackend)
 
 
+def test_backend_paths_drops_whitespace_and_empty_entries(settings: object) -> None:
+    assert backend_paths(" a.SmsBackend , ,b.SmsBackend,") == ["a.SmsBackend", "b.SmsBackend"]
+    assert backend_paths(" , ") == []
+    settings.SMS_BACKEND = "sms.backends.twilio.SmsBackend,"  # type: ignore[attr-defined]
+    assert backend_paths() == ["sms.backends.twilio.SmsBackend"]
+
+
 def test_get_sms_gateway_reads_the_setting_at_call_time(settings: object) -> None:
     settings.SMS_BACKEND = "sms.backends.console.SmsBackend"  # type: ignore[attr-defined]
     assert isinstance(get_sms_gateway(), console.SmsBackend)
@@ -91,9 +105,37 @@ def test_get_sms_gateway_reads_the_setting_at_call_time(settings: object) -> Non
     assert isinstance(get_sms_gateway("sms.backends.console.SmsBackend"), console.SmsBackend)
 
 
+def test_get_sms_gateway_makes_one_backend_of_a_path_with_empty_entries() -> None:
+    assert isinstance(get_sms_gateway("sms.backends.locmem.SmsBackend, ,"), locmem.SmsBackend)
+
+
 def test_get_sms_gateway_rejects_a_bad_path() -> None:
     with pytest.raises(ImportError):
         get_sms_gateway("sms.backends.nope.SmsBackend")
+
+
+def test_get_sms_gateway_rejects_a_value_naming_no_backend() -> None:
+    with pytest.raises(ImproperlyConfigured):
+        get_sms_gateway(" , ")
+
+
+def test_get_sms_gateway_passes_kwargs_to_the_one_backend() -> None:
+    stream = io.StringIO()
+    get_sms_gateway("sms.backends.console.SmsBackend", stream=stream).send(PHONE, "x")
+    assert stream.getvalue() == f"[SMS to {PHONE}] x\n"
+
+
+def test_get_sms_gateway_refuses_kwargs_for_several_backends(settings: object) -> None:
+    # Even when every constructor would accept them: arguments for one backend are not arguments for all.
+    settings.SMS_BACKEND = "sms.backends.console.SmsBackend, sms.backends.console.SmsBackend"  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=r"\(stream\) for 2 backends"):
+        get_sms_gateway(stream=io.StringIO())
+
+
+def test_get_sms_gateway_builds_a_failover_without_kwargs() -> None:
+    gateway = get_sms_gateway("sms.backends.locmem.SmsBackend, sms.backends.console.SmsBackend")
+    assert isinstance(gateway, Failover)
+    assert [type(backend) for backend in gateway.backends] == [locmem.SmsBackend, console.SmsBackend]
 
 
 def test_console_backend_prints_the_message() -> None:
