@@ -1,4 +1,4 @@
-"""System checks: SMS_BACKEND names backend classes, and production does not run on a development one."""
+"""System checks: SMS_BACKEND and SMS_ACTIVATION_TEXT can be loaded, and production does not run on a development backend."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ def check_backend_importable(app_configs: Any, **kwargs: Any) -> list[CheckMessa
         except ImportError as exc:
             errors.append(Error(f"SMS_BACKEND {path!r} cannot be imported: {exc}", id="sms.E001"))
     return errors
+
+
+@register()
+def check_activation_text(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """sms.E002 when SMS_ACTIVATION_TEXT does not name an importable callable (every sign-up would fail)."""
+    path = settings.SMS_ACTIVATION_TEXT
+    hint = "A dotted path to a callable taking the code and returning the text, e.g. users.texts.activation_text."
+    if not isinstance(path, str):
+        return [Error(f"SMS_ACTIVATION_TEXT must be a dotted path, not {type(path).__name__}", hint=hint, id="sms.E002")]
+    try:
+        function = import_string(path)
+    except ImportError as exc:
+        return [Error(f"SMS_ACTIVATION_TEXT {path!r} cannot be imported: {exc}", hint=hint, id="sms.E002")]
+    if not callable(function):
+        return [Error(f"SMS_ACTIVATION_TEXT {path!r} is not callable", hint=hint, id="sms.E002")]
+    return []
 
 
 @register(Tags.security, deploy=True)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from sms import budget, get_sms_gateway
-from sms.backends.base import BaseSmsBackend, phone_change_text, reset_text
+from sms.backends.base import BaseSmsBackend
 from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown
 from users.exceptions import (
     AccountDisabled,
@@ -50,6 +50,7 @@ from users.exceptions import (
 )
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
+from users.texts import phone_change_text, reset_text
 from users.validation import check_password_rules, clean_registration
 from waterbill.errors import DomainError, ValidationFailed
 

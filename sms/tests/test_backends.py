@@ -1,27 +1,19 @@
-"""The contract every SMS backend meets, run against each of them (as Django's mail tests do), and the text."""
+"""The contract every SMS backend meets, run against each of them (as Django's mail tests do), and get_sms_gateway."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import responses
 from django.core.exceptions import ImproperlyConfigured
-from django.test import override_settings
-from django.utils import translation
 
 from sms import backend_paths, get_sms_gateway
 from sms.backends import africastalking, console, locmem, orange, twilio
-from sms.backends.base import (
-    BaseSmsBackend,
-    activation_text,
-    phone_change_text,
-    reset_text,
-)
+from sms.backends.base import BaseSmsBackend
 from sms.backends.failover import SmsBackend as Failover
 from sms.backends.locmem import SmsMessage
-from sms.gsm import fits_one_segment, non_gsm7_characters
 
 PHONE = "+237670123456"
 TWILIO = {
@@ -154,34 +146,3 @@ def test_locmem_backend_records_in_the_module_outbox(sms_outbox: list[SmsMessage
 def test_base_backend_send_is_abstract() -> None:
     with pytest.raises(NotImplementedError):
         BaseSmsBackend().send(PHONE, "x")
-
-
-@pytest.mark.parametrize("template", [activation_text, reset_text, phone_change_text], ids=lambda t: t.__name__)
-@pytest.mark.parametrize("language", ["fr", "en"])
-def test_every_sms_template_is_one_gsm7_segment_in_every_language(language: str, template: Callable[[str], str]) -> None:
-    with translation.override(language), override_settings(ACTIVATION_CODE_TTL=__import__("datetime").timedelta(minutes=99)):
-        text = template("999999")  # the longest values the template can hold
-    assert "999999" in text
-    assert not non_gsm7_characters(text), f"{language}: {non_gsm7_characters(text)} force UCS-2"
-    assert fits_one_segment(text), f"{language}: {len(text)} characters"
-
-
-def test_activation_text_follows_the_active_language() -> None:
-    with translation.override("fr"):
-        french = activation_text("123456")
-    with translation.override("en"):
-        english = activation_text("123456")
-    assert "votre code" in french
-    assert "your activation code" in english
-
-
-@override_settings(ACTIVATION_CODE_TTL=__import__("datetime").timedelta(minutes=15))
-def test_activation_text_states_the_code_lifetime() -> None:
-    with translation.override("en"):
-        assert "15 minutes" in activation_text("123456")
-
-
-def test_gsm7_check_catches_characters_that_force_ucs2() -> None:
-    assert non_gsm7_characters("Ça coûte très cher’") == {"û", "’"}
-    assert not fits_one_segment("a" * 161)
-    assert fits_one_segment("é" * 160)
