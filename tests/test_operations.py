@@ -7,7 +7,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 from django.db import OperationalError
 from django.utils import timezone
@@ -50,6 +50,11 @@ def test_health_is_503_when_the_database_is_unreachable(api_client: APIClient) -
 def test_health_costs_one_query(api_client: APIClient, django_assert_num_queries: object) -> None:
     with django_assert_num_queries(1):  # type: ignore[operator]
         api_client.get(HEALTH)
+
+
+def test_send_test_sms_is_a_users_command() -> None:
+    # It reads the number as sign-up does (users.phone), and the sms transport imports nothing from users.
+    assert get_commands()["send_test_sms"] == "users"
 
 
 def test_send_test_sms_goes_through_the_configured_backend(sms_outbox: list[SmsMessage]) -> None:

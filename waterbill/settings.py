@@ -149,6 +149,9 @@ LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "10/60")
 SMS_BACKEND = env_str("SMS_BACKEND", "sms.backends.console.SmsBackend" if DEBUG else "")
 if not SMS_BACKEND:
     raise ImproperlyConfigured("SMS_BACKEND is not set (and DJANGO_DEBUG is off): refusing to start.")
+# The activation SMS: a dotted path to a callable `code -> str` (in the active language), imported at each
+# send. The account app owns its words; the transport only carries them and never imports it (sms.E002).
+SMS_ACTIVATION_TEXT = "users.texts.activation_text"
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

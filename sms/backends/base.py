@@ -1,42 +1,16 @@
-"""The interface every SMS backend implements, and the activation message text."""
+"""The interface every SMS backend implements; the texts are the sending app's (see SMS_ACTIVATION_TEXT)."""
 
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.module_loading import import_string
 
 from sms import breaker
 from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsOutcomeUnknown
 
 logger = logging.getLogger(__name__)
-
-
-def activation_text(code: str) -> str:
-    """The activation SMS in the active language; every translation stays one GSM-7 segment (tested)."""
-    minutes = int(settings.ACTIVATION_CODE_TTL.total_seconds() // 60)
-    return gettext("WaterBill: your activation code is %(code)s. It expires in %(minutes)d minutes. Never share it.") % {
-        "code": code,
-        "minutes": minutes,
-    }
-
-
-def reset_text(code: str) -> str:
-    """The password-reset SMS in the active language (one GSM-7 segment, tested)."""
-    minutes = int(settings.ACTIVATION_CODE_TTL.total_seconds() // 60)
-    return gettext(
-        "WaterBill: your password reset code is %(code)s. It expires in %(minutes)d minutes. "
-        "Did not ask for it? Ignore this SMS."
-    ) % {"code": code, "minutes": minutes}
-
-
-def phone_change_text(code: str) -> str:
-    """The SMS to a new number, confirming it for an account (one GSM-7 segment, tested)."""
-    minutes = int(settings.ACTIVATION_CODE_TTL.total_seconds() // 60)
-    return gettext(
-        "WaterBill: your code to confirm this new number is %(code)s. It expires in %(minutes)d minutes."
-    ) % {"code": code, "minutes": minutes}
 
 
 class BaseSmsBackend:
@@ -87,5 +61,11 @@ class BaseSmsBackend:
         return True
 
     def send_activation_code(self, phone: str, code: str) -> bool:
-        """Send the activation message carrying `code`; True once accepted. Raises as `send` does."""
-        return self.send_message(phone, activation_text(code))
+        """Send `settings.SMS_ACTIVATION_TEXT(code)` (in the active language); True once accepted.
+
+        The text comes from the callable the setting names, imported at each call like SMS_BACKEND, so that
+        the transport never imports the app whose words it carries. Raises ImportError when the setting
+        cannot be imported (system check sms.E002 reports it beforehand), else as `send` does.
+        """
+        text = import_string(settings.SMS_ACTIVATION_TEXT)(code)
+        return self.send_message(phone, text)

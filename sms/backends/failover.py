@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsOutcomeUnknown, SmsUnavailable
+from sms.exceptions import (
+    SmsConfigurationError,
+    SmsNotProcessed,
+    SmsNumberRejected,
+    SmsOutcomeUnknown,
+    SmsUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 

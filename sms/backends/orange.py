@@ -10,7 +10,12 @@ from django.core.cache import cache
 
 from sms.backends import http
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsOutcomeUnknown
+from sms.exceptions import (
+    SmsConfigurationError,
+    SmsNotProcessed,
+    SmsNumberRejected,
+    SmsOutcomeUnknown,
+)
 
 logger = logging.getLogger(__name__)
 TOKEN_CACHE_KEY = "sms:orange:token"

@@ -1,86 +1,170 @@
-"""The contract every SMS backend meets, run against each of them (as Django's mail tests do), and the text."""
+"""The contract every SMS backend meets, run against each of them (as Django's mail tests do), and get_sms_gateway."""
 
 from __future__ import annotations
 
 import io
+import json
+import pkgutil
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import import_module
+from urllib.parse import parse_qs
 
 import pytest
 import responses
-from django.test import override_settings
-from django.utils import translation
+from django.core.exceptions import ImproperlyConfigured
 
-from sms import get_sms_gateway
-from sms.backends import africastalking, console, locmem, orange, twilio
-from sms.backends.base import BaseSmsBackend, activation_text, phone_change_text, reset_text
+import sms.backends
+from sms import backend_paths, get_sms_gateway
+from sms.backends import console, locmem
+from sms.backends.base import BaseSmsBackend
+from sms.backends.failover import SmsBackend as Failover
 from sms.backends.locmem import SmsMessage
-from sms.gsm import fits_one_segment, non_gsm7_characters
+from sms.tests import texts
 
 PHONE = "+237670123456"
+CODE = "042917"
 TWILIO = {
     "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
     "TWILIO_AUTH_TOKEN": "test-token",
     "TWILIO_FROM_NUMBER": "+15005550006",
     "TWILIO_API_URL": "https://twilio.test",
 }
+TWILIO_SEND = f"https://twilio.test/2010-04-01/Accounts/{TWILIO['TWILIO_ACCOUNT_SID']}/Messages.json"
+ORANGE = {
+    "ORANGE_CLIENT_ID": "id", "ORANGE_CLIENT_SECRET": "s", "ORANGE_SENDER_ADDRESS": "tel:+2376990000",
+    "ORANGE_API_URL": "https://orange.test",
+}
+ORANGE_SEND = "https://orange.test/smsmessaging/v1/outbound/tel%3A%2B2376990000/requests"
+AFRICASTALKING = {"AFRICASTALKING_USERNAME": "u", "AFRICASTALKING_API_KEY": "k", "AFRICASTALKING_API_URL": "https://at.test"}
+AFRICASTALKING_SEND = "https://at.test/version1/messaging"
+# Every module of sms/backends/ that exports SmsBackend: the contract below runs against each.
+BACKENDS = ("console", "locmem", "twilio", "orange", "africastalking", "failover")
+
+
+@dataclass(frozen=True)
+class Wired:
+    """A configured backend whose provider accepts, and how to read back what it delivered, in order."""
+
+    backend: BaseSmsBackend
+    delivered: Callable[[], list[tuple[str, str]]]
+
+
+def sent_to(wire: responses.RequestsMock, url: str) -> list[str | bytes]:
+    return [call.request.body or b"" for call in wire.calls if call.request.url == url]
+
+
+def form(body: str | bytes, phone_field: str, text_field: str) -> tuple[str, str]:
+    parsed = parse_qs(body if isinstance(body, str) else body.decode())
+    return parsed[phone_field][0], parsed[text_field][0]
+
+
+def configure(settings: object, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        setattr(settings, name, value)
+
+
+def console_lines(stream: io.StringIO) -> list[tuple[str, str]]:
+    matches = [re.fullmatch(r"\[SMS to (\S+)\] (.*)", line) for line in stream.getvalue().splitlines()]
+    return [(match[1], match[2]) if match else ("malformed line", "") for match in matches]  # fails the comparison
 
 
 @pytest.fixture
-def twilio_accepts() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
-        mock.post(
-            f"{TWILIO['TWILIO_API_URL']}/2010-04-01/Accounts/{TWILIO['TWILIO_ACCOUNT_SID']}/Messages.json",
-            json={"sid": "SM123", "status": "queued"},
-            status=201,
-        )
+def wire() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 
 
-@pytest.fixture(params=["console", "locmem", "twilio", "orange", "africastalking"])
-def backend(request: pytest.FixtureRequest, settings: object) -> Iterator[BaseSmsBackend]:
-    """Each backend, configured and (for Twilio) talking to a mocked provider that accepts."""
-    if request.param == "console":
-        yield console.SmsBackend(stream=io.StringIO())
-    elif request.param == "locmem":
-        yield locmem.SmsBackend()
-    elif request.param == "twilio":
-        for name, value in TWILIO.items():
-            setattr(settings, name, value)
-        request.getfixturevalue("twilio_accepts")
-        yield twilio.SmsBackend()
-    else:
-        yield request.getfixturevalue(f"{request.param}_accepts")
+@pytest.fixture(params=BACKENDS)
+def wired(
+    request: pytest.FixtureRequest, settings: object, sms_outbox: list[SmsMessage], wire: responses.RequestsMock
+) -> Wired:
+    """Each backend, configured, with its provider (mocked with `responses`) accepting every message."""
+    name = request.param
+    if name == "console":
+        stream = io.StringIO()
+        return Wired(console.SmsBackend(stream=stream), lambda: console_lines(stream))
+    if name == "locmem":
+        return Wired(locmem.SmsBackend(), lambda: [(m.phone, m.text) for m in sms_outbox])
+    if name == "twilio":
+        configure(settings, TWILIO)
+        wire.post(TWILIO_SEND, json={"sid": "SM123", "status": "queued"}, status=201)
+        return Wired(get_sms_gateway("sms.backends.twilio.SmsBackend"),
+                     lambda: [form(body, "To", "Body") for body in sent_to(wire, TWILIO_SEND)])
+    if name == "orange":
+        configure(settings, ORANGE)
+        wire.post("https://orange.test/oauth/v3/token", json={"access_token": "t", "expires_in": 3600})
+        wire.post(ORANGE_SEND, json={}, status=201)
+
+        def orange_delivered() -> list[tuple[str, str]]:
+            sent = [json.loads(body)["outboundSMSMessageRequest"] for body in sent_to(wire, ORANGE_SEND)]
+            return [(r["address"].removeprefix("tel:"), r["outboundSMSTextMessage"]["message"]) for r in sent]
+
+        return Wired(get_sms_gateway("sms.backends.orange.SmsBackend"), orange_delivered)
+    if name == "africastalking":
+        configure(settings, AFRICASTALKING)
+        wire.post(AFRICASTALKING_SEND, json={"SMSMessageData": {"Recipients": [{"statusCode": 101}]}}, status=201)
+        return Wired(get_sms_gateway("sms.backends.africastalking.SmsBackend"),
+                     lambda: [form(body, "to", "message") for body in sent_to(wire, AFRICASTALKING_SEND)])
+    # failover: Twilio first, down; the message goes out through locmem.
+    configure(settings, TWILIO)
+    wire.post(TWILIO_SEND, json={"code": 20500}, status=500)
+    return Wired(get_sms_gateway("sms.backends.twilio.SmsBackend, sms.backends.locmem.SmsBackend"),
+                 lambda: [(m.phone, m.text) for m in sms_outbox])
 
 
-@pytest.fixture
-def orange_accepts(settings: object) -> Iterator[BaseSmsBackend]:
-    for name, value in {"ORANGE_CLIENT_ID": "id", "ORANGE_CLIENT_SECRET": "s", "ORANGE_SENDER_ADDRESS": "tel:+2376990000",
-                        "ORANGE_API_URL": "https://orange.test"}.items():
-        setattr(settings, name, value)
-    with responses.RequestsMock() as mock:
-        mock.post("https://orange.test/oauth/v3/token", json={"access_token": "t", "expires_in": 3600})
-        mock.post("https://orange.test/smsmessaging/v1/outbound/tel%3A%2B2376990000/requests", json={}, status=201)
-        yield orange.SmsBackend()
+def test_every_backend_is_available_once_configured(wired: Wired) -> None:
+    assert wired.backend.is_available() is True
 
 
-@pytest.fixture
-def africastalking_accepts(settings: object) -> Iterator[BaseSmsBackend]:
-    for name, value in {"AFRICASTALKING_USERNAME": "u", "AFRICASTALKING_API_KEY": "k",
-                        "AFRICASTALKING_API_URL": "https://at.test"}.items():
-        setattr(settings, name, value)
-    with responses.RequestsMock() as mock:
-        mock.post("https://at.test/version1/messaging", json={"SMSMessageData": {"Recipients": [{"statusCode": 101}]}}, status=201)
-        yield africastalking.SmsBackend()
+def test_every_backend_delivers_the_activation_text_that_SMS_ACTIVATION_TEXT_names(wired: Wired) -> None:
+    wired.backend.send_activation_code(PHONE, CODE)
+    assert wired.delivered() == [(PHONE, texts.activation_text(CODE))]
 
 
-def test_every_backend_is_available_and_sends_the_activation_code(backend: BaseSmsBackend) -> None:
-    assert backend.is_available() is True
-    assert backend.send_activation_code(PHONE, "042917") is True
+@pytest.mark.parametrize("method", ["send", "send_message"])
+def test_every_backend_delivers_a_text_as_given(wired: Wired, method: str) -> None:
+    getattr(wired.backend, method)(PHONE, "Relevé de mars : 12,5 m3.")
+    assert wired.delivered() == [(PHONE, "Relevé de mars : 12,5 m3.")]
 
 
-def test_every_backend_module_exports_a_class_named_SmsBackend() -> None:
-    for module in (console, locmem, twilio, orange, africastalking):
-        assert issubclass(module.SmsBackend, BaseSmsBackend)
+def test_the_contract_runs_against_every_backend_module() -> None:
+    modules = {info.name for info in pkgutil.iter_modules(sms.backends.__path__)} - {"base", "http"}
+    assert modules == set(BACKENDS)
+    for name in modules:
+        assert issubclass(import_module(f"sms.backends.{name}").SmsBackend, BaseSmsBackend)
+
+
+def test_console_backend_writes_one_line_per_message() -> None:
+    stream = io.StringIO()
+    console.SmsBackend(stream=stream).send_activation_code(PHONE, CODE)
+    assert stream.getvalue() == f"[SMS to {PHONE}] {texts.activation_text(CODE)}\n"
+
+
+def test_locmem_backend_records_in_the_module_outbox(sms_outbox: list[SmsMessage]) -> None:
+    locmem.SmsBackend().send_activation_code(PHONE, CODE)
+    assert sms_outbox == [SmsMessage(phone=PHONE, text=texts.activation_text(CODE))]
+    assert locmem.outbox is sms_outbox
+
+
+def test_an_unimportable_activation_text_sends_nothing(settings: object, sms_outbox: list[SmsMessage]) -> None:
+    settings.SMS_ACTIVATION_TEXT = "sms.tests.texts.nope"  # type: ignore[attr-defined]
+    with pytest.raises(ImportError):
+        locmem.SmsBackend().send_activation_code(PHONE, CODE)
+    assert sms_outbox == []
+
+
+def test_base_backend_send_is_abstract() -> None:
+    with pytest.raises(NotImplementedError):
+        BaseSmsBackend().send(PHONE, "x")
+
+
+def test_backend_paths_drops_whitespace_and_empty_entries(settings: object) -> None:
+    assert backend_paths(" a.SmsBackend , ,b.SmsBackend,") == ["a.SmsBackend", "b.SmsBackend"]
+    assert backend_paths(" , ") == []
+    settings.SMS_BACKEND = "sms.backends.twilio.SmsBackend,"  # type: ignore[attr-defined]
+    assert backend_paths() == ["sms.backends.twilio.SmsBackend"]
 
 
 def test_get_sms_gateway_reads_the_setting_at_call_time(settings: object) -> None:
@@ -91,55 +175,34 @@ def test_get_sms_gateway_reads_the_setting_at_call_time(settings: object) -> Non
     assert isinstance(get_sms_gateway("sms.backends.console.SmsBackend"), console.SmsBackend)
 
 
+def test_get_sms_gateway_makes_one_backend_of_a_path_with_empty_entries() -> None:
+    assert isinstance(get_sms_gateway("sms.backends.locmem.SmsBackend, ,"), locmem.SmsBackend)
+
+
 def test_get_sms_gateway_rejects_a_bad_path() -> None:
     with pytest.raises(ImportError):
         get_sms_gateway("sms.backends.nope.SmsBackend")
 
 
-def test_console_backend_prints_the_message() -> None:
+def test_get_sms_gateway_rejects_a_value_naming_no_backend() -> None:
+    with pytest.raises(ImproperlyConfigured):
+        get_sms_gateway(" , ")
+
+
+def test_get_sms_gateway_passes_kwargs_to_the_one_backend() -> None:
     stream = io.StringIO()
-    console.SmsBackend(stream=stream).send_activation_code(PHONE, "042917")
-    assert stream.getvalue().startswith(f"[SMS to {PHONE}] ")
-    assert "042917" in stream.getvalue()
+    get_sms_gateway("sms.backends.console.SmsBackend", stream=stream).send(PHONE, "x")
+    assert stream.getvalue() == f"[SMS to {PHONE}] x\n"
 
 
-def test_locmem_backend_records_in_the_module_outbox(sms_outbox: list[SmsMessage]) -> None:
-    locmem.SmsBackend().send(PHONE, "hello")
-    assert sms_outbox == [SmsMessage(phone=PHONE, text="hello")]
-    assert locmem.outbox is sms_outbox
+def test_get_sms_gateway_refuses_kwargs_for_several_backends(settings: object) -> None:
+    # Even when every constructor would accept them: arguments for one backend are not arguments for all.
+    settings.SMS_BACKEND = "sms.backends.console.SmsBackend, sms.backends.console.SmsBackend"  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=r"\(stream\) for 2 backends"):
+        get_sms_gateway(stream=io.StringIO())
 
 
-def test_base_backend_send_is_abstract() -> None:
-    with pytest.raises(NotImplementedError):
-        BaseSmsBackend().send(PHONE, "x")
-
-
-@pytest.mark.parametrize("template", [activation_text, reset_text, phone_change_text], ids=lambda t: t.__name__)
-@pytest.mark.parametrize("language", ["fr", "en"])
-def test_every_sms_template_is_one_gsm7_segment_in_every_language(language: str, template: Callable[[str], str]) -> None:
-    with translation.override(language), override_settings(ACTIVATION_CODE_TTL=__import__("datetime").timedelta(minutes=99)):
-        text = template("999999")  # the longest values the template can hold
-    assert "999999" in text
-    assert not non_gsm7_characters(text), f"{language}: {non_gsm7_characters(text)} force UCS-2"
-    assert fits_one_segment(text), f"{language}: {len(text)} characters"
-
-
-def test_activation_text_follows_the_active_language() -> None:
-    with translation.override("fr"):
-        french = activation_text("123456")
-    with translation.override("en"):
-        english = activation_text("123456")
-    assert "votre code" in french
-    assert "your activation code" in english
-
-
-@override_settings(ACTIVATION_CODE_TTL=__import__("datetime").timedelta(minutes=15))
-def test_activation_text_states_the_code_lifetime() -> None:
-    with translation.override("en"):
-        assert "15 minutes" in activation_text("123456")
-
-
-def test_gsm7_check_catches_characters_that_force_ucs2() -> None:
-    assert non_gsm7_characters("Ça coûte très cher’") == {"û", "’"}
-    assert not fits_one_segment("a" * 161)
-    assert fits_one_segment("é" * 160)
+def test_get_sms_gateway_builds_a_failover_without_kwargs() -> None:
+    gateway = get_sms_gateway("sms.backends.locmem.SmsBackend, sms.backends.console.SmsBackend")
+    assert isinstance(gateway, Failover)
+    assert [type(backend) for backend in gateway.backends] == [locmem.SmsBackend, console.SmsBackend]

@@ -12,6 +12,7 @@ import responses
 
 from sms.backends.twilio import REJECTION_CODES, SmsBackend
 from sms.exceptions import SmsNumberRejected, SmsUnavailable
+from sms.tests.texts import activation_text
 
 SID = "AC0123456789abcdef0123456789abcdef"
 URL = f"https://twilio.test/2010-04-01/Accounts/{SID}/Messages.json"
@@ -32,13 +33,10 @@ def wire() -> Iterator[responses.RequestsMock]:
 def test_accepted_message_posts_the_form_with_basic_auth(backend: SmsBackend, wire: responses.RequestsMock) -> None:
     wire.post(URL, json={"sid": "SM1", "status": "queued"}, status=201)
 
-    assert backend.send_activation_code(PHONE, "123456") is True
+    backend.send_activation_code(PHONE, "123456")
 
     request = wire.calls[0].request
-    form = parse_qs(request.body)
-    assert form["To"] == [PHONE]
-    assert form["From"] == ["WaterBill"]
-    assert "123456" in form["Body"][0]
+    assert parse_qs(request.body) == {"To": [PHONE], "From": ["WaterBill"], "Body": [activation_text("123456")]}
     assert request.headers["Authorization"].startswith("Basic ")
 
 

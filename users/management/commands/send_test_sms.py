@@ -12,7 +12,12 @@ from sms.exceptions import SmsError
 from users.phone import InvalidPhoneNumber, normalize_phone
 
 
+# In users, not sms: the number is read the way sign-up reads it, and the sms transport imports nothing
+# from users.
 class Command(BaseCommand):
+    """Normalises the phone, checks the backend is available, sends `--text` with `send` (no budget, no
+    per-phone limits). Raises CommandError on an invalid number, an unavailable backend or any SmsError."""
+
     help = "Send a test SMS through SMS_BACKEND; exits non-zero when it is not accepted."
 
     def add_arguments(self, parser: CommandParser) -> None:
