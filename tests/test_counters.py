@@ -1,4 +1,4 @@
-"""The shared-cache window counters."""
+"""The shared-cache window counters, and the limits built on them: the SMS budget."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.cache.backends.base import CacheKeyWarning, memcache_key_warnings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from sms import budget
 from waterbill.counters import EXPIRY_MARGIN, Count, CounterUnavailable, WindowCounter
 
 # 12:00:10 UTC: ten seconds into a minute window, ten seconds into an hour window.
@@ -242,3 +243,29 @@ def test_concurrent_hits_from_real_threads_each_get_their_own_value() -> None:
         sys.setswitchinterval(switch_interval)
     assert sorted(values) == list(range(1, threads_count + 1))
     assert counter.get("shared", NOW) == threads_count
+
+
+# --- The SMS budget --------------------------------------------------------------------------------------
+
+
+def test_the_budget_allows_its_count_per_hour_and_gives_back_a_refused_unit(settings: Any) -> None:
+    settings.SMS_HOURLY_BUDGET = 2
+    assert [budget.take(NOW) for _ in range(3)] == [True, True, False]
+    settings.SMS_HOURLY_BUDGET = 3  # the refused send did not spend the third unit
+    assert [budget.take(NOW) for _ in range(2)] == [True, False]
+    assert budget.take(NOW + timedelta(hours=1)) is True  # a new hour, a new budget
+
+
+def test_a_unit_given_back_can_be_taken_again(settings: Any) -> None:
+    settings.SMS_HOURLY_BUDGET = 1
+    assert budget.take(NOW) is True
+    budget.give_back(NOW)
+    assert budget.take(NOW) is True
+    assert budget.take(NOW) is False
+
+
+def test_the_budget_refuses_when_the_cache_cannot_count(caplog: pytest.LogCaptureFixture) -> None:
+    with patch.object(cache, "add", side_effect=RedisConnectionError("down")):
+        assert budget.take(NOW) is False
+        budget.give_back(NOW)  # never raises
+    assert any(r.levelno == logging.ERROR and "budget unavailable" in r.getMessage() for r in caplog.records)
