@@ -1,4 +1,4 @@
-"""The shared-cache window counters, and the limits built on them: the SMS budget."""
+"""The shared-cache window counters, and the limits built on them: the SMS budget and the circuit breaker."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.core.cache.backends.base import CacheKeyWarning, memcache_key_warnings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from sms import budget
+from sms import breaker, budget
 from waterbill.counters import EXPIRY_MARGIN, Count, CounterUnavailable, WindowCounter
 
 # 12:00:10 UTC: ten seconds into a minute window, ten seconds into an hour window.
@@ -269,3 +269,60 @@ def test_the_budget_refuses_when_the_cache_cannot_count(caplog: pytest.LogCaptur
         assert budget.take(NOW) is False
         budget.give_back(NOW)  # never raises
     assert any(r.levelno == logging.ERROR and "budget unavailable" in r.getMessage() for r in caplog.records)
+
+
+# --- The circuit breaker ---------------------------------------------------------------------------------
+
+
+def test_five_failures_in_a_window_open_the_circuit_for_thirty_seconds(caplog: pytest.LogCaptureFixture) -> None:
+    for _ in range(breaker.FAILURES_TO_OPEN - 1):
+        breaker.record_failure("twilio", now=NOW)
+    assert not breaker.is_open("twilio", now=NOW)
+    breaker.record_failure("twilio", now=NOW)
+    assert breaker.is_open("twilio", now=NOW)
+    assert breaker.is_open("twilio", now=NOW + timedelta(seconds=breaker.OPEN_SECONDS - 1))
+    assert not breaker.is_open("twilio", now=NOW + timedelta(seconds=breaker.OPEN_SECONDS))
+    assert not breaker.is_open("africastalking", now=NOW)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "SMS backend twilio failing: circuit open for 30 s"
+    ]
+
+
+def test_failures_in_two_windows_do_not_add_up() -> None:
+    window_end = datetime(2026, 3, 2, 12, 1, tzinfo=UTC)
+    for _ in range(breaker.FAILURES_TO_OPEN - 1):
+        breaker.record_failure("twilio", now=window_end - timedelta(seconds=1))
+    breaker.record_failure("twilio", now=window_end)
+    assert not breaker.is_open("twilio", now=window_end)
+
+
+def test_a_failure_after_the_circuit_closed_in_the_same_window_opens_it_again() -> None:
+    for _ in range(breaker.FAILURES_TO_OPEN):
+        breaker.record_failure("twilio", now=NOW)
+    later = NOW + timedelta(seconds=breaker.OPEN_SECONDS + 1)
+    assert not breaker.is_open("twilio", now=later)
+    breaker.record_failure("twilio", now=later)  # the trial send failed too
+    assert breaker.is_open("twilio", now=later)
+
+
+def test_a_success_closes_the_circuit_and_counts_again_from_zero() -> None:
+    for _ in range(breaker.FAILURES_TO_OPEN):
+        breaker.record_failure("twilio", now=NOW)
+    breaker.record_success("twilio", now=NOW)
+    assert not breaker.is_open("twilio", now=NOW)
+    for _ in range(breaker.FAILURES_TO_OPEN - 1):
+        breaker.record_failure("twilio", now=NOW)
+    assert not breaker.is_open("twilio", now=NOW)
+
+
+@pytest.mark.parametrize("method", ["get", "add", "incr", "set"])
+def test_the_breaker_counts_a_cache_failure_as_closed_and_never_raises(method: str) -> None:
+    with patch.object(cache, method, side_effect=RedisConnectionError("down")):
+        for _ in range(breaker.FAILURES_TO_OPEN):
+            breaker.record_failure("twilio", now=NOW)
+        assert not breaker.is_open("twilio", now=NOW)
+
+
+def test_recording_a_success_never_raises_for_the_cache() -> None:
+    with patch.object(cache, "delete", side_effect=RedisConnectionError("down")):
+        breaker.record_success("twilio", now=NOW)
