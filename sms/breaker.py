@@ -7,10 +7,13 @@ circuit is open, its `is_available()` is False and requests fail fast (or fail o
 from __future__ import annotations
 
 import logging
-import time
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.utils import timezone
 from redis.exceptions import RedisError
+
+from waterbill.counters import CounterUnavailable, WindowCounter
 
 logger = logging.getLogger(__name__)
 
@@ -18,34 +21,50 @@ FAILURES_TO_OPEN = 5  # failures in a row (no success between them) within WINDO
 WINDOW = 60
 OPEN_SECONDS = 30
 
+_failures = WindowCounter("sms:breaker:failures", WINDOW)
 
-def is_open(backend: str) -> bool:
-    """Whether the backend's circuit is open now (a cache failure counts as closed: try the provider)."""
+
+def _open_key(backend: str) -> str:
+    return f"sms:breaker:{backend}:open"
+
+
+def is_open(backend: str, now: datetime | None = None) -> bool:
+    """Whether the backend's circuit is open at `now` (default: the current time). Never raises: a cache
+    failure counts as closed (try the provider)."""
+    now = now or timezone.now()
     try:
-        return bool(cache.get(f"sms:breaker:{backend}:open"))
+        open_until = cache.get(_open_key(backend))
     except RedisError:
         return False
+    # The flag holds its end, not just 1: a caller's clock (tests) decides, not only the key's expiry.
+    return isinstance(open_until, (int, float)) and now.timestamp() < open_until
 
 
-def _failures_key(backend: str) -> str:
-    # Per window: a key recreated by INCR after expiring would otherwise count forever.
-    return f"sms:breaker:{backend}:failures:{int(time.time() // WINDOW)}"
-
-
-def record_failure(backend: str) -> None:
-    """Count a failure (provider down, too slow); the FAILURES_TO_OPEN-th in a row opens the circuit."""
-    key = _failures_key(backend)
+def record_failure(backend: str, now: datetime | None = None) -> None:
+    """Count a failure (provider down, too slow) at `now` (default: the current time); the FAILURES_TO_OPEN-th
+    in a row within a window opens the circuit for OPEN_SECONDS. Never raises: with the cache failing,
+    nothing is counted."""
+    now = now or timezone.now()
     try:
-        cache.add(key, 0, timeout=WINDOW + 5)
-        if cache.incr(key) >= FAILURES_TO_OPEN and cache.add(f"sms:breaker:{backend}:open", 1, timeout=OPEN_SECONDS):
-            logger.error("SMS backend %s failing: circuit open for %d s", backend, OPEN_SECONDS)
-    except (RedisError, ValueError):
-        pass
-
-
-def record_success(backend: str) -> None:
-    """A send went through: the backend works, and the failures in a row start again from zero."""
+        failures = _failures.hit(backend, now).value
+    except CounterUnavailable:
+        return
+    if failures < FAILURES_TO_OPEN or is_open(backend, now):
+        return
+    open_until = now + timedelta(seconds=OPEN_SECONDS)
     try:
-        cache.delete_many([f"sms:breaker:{backend}:open", _failures_key(backend)])
+        cache.set(_open_key(backend), open_until.timestamp(), timeout=OPEN_SECONDS)
+    except RedisError:
+        return
+    logger.error("SMS backend %s failing: circuit open for %d s", backend, OPEN_SECONDS)
+
+
+def record_success(backend: str, now: datetime | None = None) -> None:
+    """A send went through at `now` (default: the current time): the circuit closes, and the failures in
+    a row start again from zero. Never raises (best effort: both keys expire anyway)."""
+    now = now or timezone.now()
+    _failures.reset(backend, now)
+    try:
+        cache.delete(_open_key(backend))
     except RedisError:
         pass

@@ -6,30 +6,30 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from redis.exceptions import RedisError
+
+from waterbill.counters import CounterUnavailable, WindowCounter
 
 logger = logging.getLogger(__name__)
 
-
-def _key(now: datetime) -> str:
-    return f"sms:budget:{now:%Y%m%d%H}"
+# One count for every number together, per hour aligned on the epoch: a clock hour in UTC, and in any zone
+# a whole number of hours away (Douala).
+_sent = WindowCounter("sms:budget", 3600)
+_ALL = "all"
 
 
 def take(now: datetime) -> bool:
     """Count one SMS against the budget of `now`'s clock hour; False (and an ERROR log) when it is spent.
 
-    `cache.add` then `cache.incr` are atomic on Redis and locmem, so concurrent senders never overspend.
+    The count is atomic (waterbill.counters), so concurrent senders never overspend. When the cache
+    cannot count, there is no way to know what was spent: False too, with an ERROR log. Never raises.
     """
-    key = _key(now)
     try:
-        cache.add(key, 0, timeout=2 * 3600)
-        used = cache.incr(key)
-    except (RedisError, ValueError) as exc:  # unreachable cache: no way to know what was spent, so refuse
-        logger.error("SMS budget unavailable (cache error %s): send refused", type(exc).__name__)
+        used = _sent.hit(_ALL, now).value
+    except CounterUnavailable as exc:
+        logger.error("SMS budget unavailable (%s): send refused", exc)
         return False
     if used > settings.SMS_HOURLY_BUDGET:
-        give_back(now)
+        give_back(now)  # a refused send spends nothing: the budget is exactly SMS_HOURLY_BUDGET sends
         logger.error(
             "SMS budget of %d per hour is spent: send refused (possible SMS pumping)", settings.SMS_HOURLY_BUDGET
         )
@@ -38,8 +38,5 @@ def take(now: datetime) -> bool:
 
 
 def give_back(now: datetime) -> None:
-    """Return a unit taken by `take` for an SMS that was not sent."""
-    try:
-        cache.decr(_key(now))
-    except (RedisError, ValueError):  # expired meanwhile, or the cache is down: nothing to give back
-        pass
+    """Return a unit taken by `take(now)` (same `now`) for an SMS that was not sent. Best effort, never raises."""
+    _sent.undo(_ALL, now)

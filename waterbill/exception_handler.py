@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from waterbill.counters import CounterUnavailable
 from waterbill.errors import DomainError, ValidationFailed
 
 
@@ -40,8 +41,9 @@ CACHE_OUTAGE = _("The service is temporarily unavailable. Please try again in a 
 
 def _is_cache_outage(exc: Exception) -> bool:
     """The shared cache (Redis) is unreachable or refusing writes (failover, out of memory): throttles and
-    limits cannot be checked, so refuse with a 503."""
-    return isinstance(exc, RedisError)
+    limits cannot be checked, so refuse with a 503. A counter (waterbill.counters) reports it as
+    CounterUnavailable; code calling the cache directly lets the RedisError itself through."""
+    return isinstance(exc, (RedisError, CounterUnavailable))
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

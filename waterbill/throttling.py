@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
+from waterbill.counters import WindowCounter
+
 
 class FixedWindowScopedThrottle(ScopedRateThrottle):
-    """DRF's ScopedRateThrottle (rate per view `throttle_scope`, per client IP), counted with `cache.incr`.
+    """DRF's ScopedRateThrottle (rate per view `throttle_scope`, per client IP), counted with a WindowCounter.
 
     DRF's own throttles read a history list, append and write it back: concurrent requests overwrite each
-    other's entries and far more than the rate gets through. Here each request is one atomic increment of
-    the counter of the current window, so the rate holds under concurrency (at the price of allowing up to
+    other's entries and far more than the rate gets through. Here each request is one atomic hit on the
+    counter of the current window, so the rate holds under concurrency (at the price of allowing up to
     twice the rate across a window boundary).
+
+    `allow_request` raises waterbill.counters.CounterUnavailable when the shared cache fails: the request
+    cannot be checked, and the exception handler answers 503 `service_unavailable`.
     """
+
+    seconds_left: int
 
     def allow_request(self, request: Request, view: Any) -> bool:
         scope = getattr(view, self.scope_attr, None)
@@ -25,17 +31,16 @@ class FixedWindowScopedThrottle(ScopedRateThrottle):
             return True
         self.scope = scope
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        if self.rate is None:
+        num_requests, duration = self.parse_rate(self.rate)
+        self.num_requests, self.duration = num_requests, duration
+        if num_requests is None or duration is None:  # no rate for this scope
             return True
-        now = time.time()
-        window = int(now // self.duration)
-        key = f"throttle:{scope}:{self.get_ident(request)}:{window}"
-        cache.add(key, 0, timeout=self.duration + 1)
-        count = cache.incr(key)
-        self.seconds_left = (window + 1) * self.duration - now
-        return count <= self.num_requests
+        now = timezone.now()
+        # Named so that the keys stay `throttle:{scope}:{ident}:{window}`: a deploy does not reset windows.
+        count = WindowCounter(f"throttle:{scope}", duration).hit(str(self.get_ident(request)), now)
+        self.seconds_left = count.retry_after(now)
+        return count.value <= num_requests
 
     def wait(self) -> float:
-        """Seconds until the window ends (becomes Retry-After)."""
+        """Whole seconds until the window ends, at least 1 (becomes Retry-After)."""
         return self.seconds_left
