@@ -13,7 +13,7 @@ class PhoneTaken(DomainError):
 
     default_code = "phone_taken"
     default_detail = _("An account already uses this number. Log in, or reset your password.")
-    field = "phone"
+    field: str | None = "phone"
 
     @classmethod
     def pending(cls) -> PhoneTaken:
@@ -30,7 +30,7 @@ class PhoneTaken(DomainError):
     def without_field(cls) -> PhoneTaken:
         """The same refusal for a request that names no number (a phone change's confirmation): `{detail, code}`."""
         error = cls()
-        error.field = None
+        error.field = None  # rendered as `{detail, code}` (waterbill.exception_handler)
         return error
 
 

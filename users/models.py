@@ -167,6 +167,8 @@ class ActivationToken(models.Model):
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     objects = ActivationTokenQuerySet.as_manager()
+    #: The clear code, on the instance create_token returns only (never a field, never saved).
+    code: str
 
     class Meta:
         verbose_name = _("activation code")

@@ -55,7 +55,7 @@ def clean_phone(value: str) -> str:
     try:
         return normalize_phone(value)
     except InvalidPhoneNumber as exc:
-        raise ValidationError(exc.detail, code=exc.code) from None
+        raise ValidationError(str(exc.detail), code=exc.code) from None
 
 
 def mask_phone(phone: str) -> str:

@@ -27,7 +27,8 @@ def rotate(raw_refresh: str) -> dict[str, str]:
     Raises InvalidToken (401 `token_not_valid`) or AuthenticationFailed (401 `no_active_account`).
     """
     try:
-        old = RefreshToken(raw_refresh)  # signature, expiry, type, and not yet blacklisted
+        # simplejwt annotates `token` as a Token, but takes (and documents) the encoded string.
+        old = RefreshToken(raw_refresh)  # type: ignore[arg-type]  # signature, expiry, type, not blacklisted
     except TokenError as exc:
         raise InvalidToken(exc.args[0]) from exc
     user = User.objects.filter(**{api_settings.USER_ID_FIELD: old.payload.get(api_settings.USER_ID_CLAIM)}).first()
@@ -41,7 +42,7 @@ def rotate(raw_refresh: str) -> dict[str, str]:
 def revoke(raw_refresh: str) -> None:
     """Blacklist a refresh token (logout). Raises InvalidToken when it is invalid or already used."""
     try:
-        old = RefreshToken(raw_refresh)
+        old = RefreshToken(raw_refresh)  # type: ignore[arg-type]  # an encoded token, as above
     except TokenError as exc:
         raise InvalidToken(exc.args[0]) from exc
     _blacklist(old)
@@ -51,12 +52,12 @@ def _blacklist(token: RefreshToken) -> None:
     """Insert the blacklist row of `token`; its uniqueness makes a second use (even simultaneous) fail."""
     outstanding = OutstandingToken.objects.filter(jti=token.payload[api_settings.JTI_CLAIM]).only("pk").first()
     if outstanding is None:  # not issued by us (or purged): nothing to blacklist, so refuse it
-        raise InvalidToken(_("Token is invalid"))
+        raise InvalidToken(str(_("Token is invalid")))
     try:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:  # a simultaneous request with the same token won
-        raise InvalidToken(_("Token is blacklisted")) from None
+        raise InvalidToken(str(_("Token is blacklisted"))) from None
 
 
 def revoke_all(user: User) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,6 +13,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from users import serializers as s
+from users.models import User
 from users.services import (
     ActivationService,
     AuthService,
@@ -74,6 +75,16 @@ class PublicAPIView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         """A refused token (logout) is a 401 with this challenge, as simplejwt's own views answer."""
         return 'Bearer realm="api"'
+
+
+class AccountAPIView(APIView):
+    """An endpoint of the logged-in user (a valid access token)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def account(self, request: Request) -> User:
+        """The authenticated user (IsAuthenticated has refused anonymous requests)."""
+        return cast(User, request.user)
 
 
 class RegisterView(PublicAPIView):
@@ -230,14 +241,12 @@ class RefreshView(PublicAPIView):
         return Response(s.TokenPairSerializer(rotate(serializer.validated_data["refresh"])).data)
 
 
-class MeView(APIView):
+class MeView(AccountAPIView):
     """The logged-in user's account: read it, change the names."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: s.UserSerializer, 401: UNAUTHENTICATED}, tags=["users"])
     def get(self, request: Request) -> Response:
-        return Response(s.UserSerializer(request.user).data)
+        return Response(s.UserSerializer(self.account(request)).data)
 
     @extend_schema(
         request=s.UserSerializer,
@@ -245,17 +254,16 @@ class MeView(APIView):
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:
-        serializer = s.UserSerializer(request.user, data=request.data, partial=True)
+        serializer = s.UserSerializer(self.account(request), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(serializer.data)
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(AccountAPIView):
     """Change the password when logged in: every session ends (refresh tokens blacklisted) and this client
     gets a new pair."""
 
-    permission_classes = [IsAuthenticated]
     # A stolen access token must not allow guessing the current password at will: the login rate applies.
     throttle_classes = [FixedWindowScopedThrottle]
     throttle_scope = "login"
@@ -273,9 +281,10 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        change_password(request.user, **serializer.validated_data)
-        revoke_all(request.user)
-        return Response(s.TokenPairSerializer(token_pair(request.user)).data)
+        user = self.account(request)
+        change_password(user, **serializer.validated_data)
+        revoke_all(user)
+        return Response(s.TokenPairSerializer(token_pair(user)).data)
 
 
 class PasswordResetView(PublicAPIView):
@@ -326,10 +335,9 @@ class PasswordResetConfirmView(PublicAPIView):
         return Response(s.TokenPairSerializer(token_pair(user)).data)
 
 
-class PhoneChangeView(APIView):
+class PhoneChangeView(AccountAPIView):
     """Ask to move the account to a new number: a code goes to that number."""
 
-    permission_classes = [IsAuthenticated]
     throttle_classes = [FixedWindowScopedThrottle]
     throttle_scope = "resend"
 
@@ -347,14 +355,13 @@ class PhoneChangeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = s.PhoneChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = PhoneChangeService.request_change(request.user, **serializer.validated_data)
+        row = PhoneChangeService.request_change(self.account(request), **serializer.validated_data)
         return Response(s.PhoneChangeRequestedSerializer({"code_expires_at": row.expires_at}).data, status=status.HTTP_202_ACCEPTED)
 
 
-class PhoneChangeConfirmView(APIView):
+class PhoneChangeConfirmView(AccountAPIView):
     """Enter the code the new number received: the account moves to it."""
 
-    permission_classes = [IsAuthenticated]
     throttle_classes = [FixedWindowScopedThrottle]
     throttle_scope = "activate"
 
@@ -372,5 +379,5 @@ class PhoneChangeConfirmView(APIView):
     def post(self, request: Request) -> Response:
         serializer = s.CodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = PhoneChangeService.confirm_change(request.user, **serializer.validated_data)
+        user = PhoneChangeService.confirm_change(self.account(request), **serializer.validated_data)
         return Response(s.UserSerializer(user).data)

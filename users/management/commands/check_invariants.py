@@ -15,7 +15,7 @@ from users.models import ActivationToken, User
 def broken_invariants() -> dict[str, QuerySet[Any]]:
     """Each invariant's name and the rows that break it (all empty on a healthy database)."""
     now = timezone.now()
-    live = Q(used_at__isnull=True, expires_at__gt=now, attempts__lt=settings.ACTIVATION_MAX_ATTEMPTS)
+    live = {"used_at__isnull": True, "expires_at__gt": now, "attempts__lt": settings.ACTIVATION_MAX_ATTEMPTS}
     pending = User.objects.filter(is_active=False, activated_at__isnull=True)
     return {
         # A user row exists only if its activation SMS went out, i.e. with at least one code.
@@ -23,10 +23,10 @@ def broken_invariants() -> dict[str, QuerySet[Any]]:
         "pending users without a sign-up token": pending.filter(signup_token_hash=""),
         "codes without a user": ActivationToken.objects.exclude(user_id__in=User.objects.values("pk")),
         "users with more than one live code": User.objects.annotate(
-            live_codes=Count("activation_tokens", filter=Q(**{f"activation_tokens__{k}": v for k, v in live.children}))
+            live_codes=Count("activation_tokens", filter=Q(**{f"activation_tokens__{k}": v for k, v in live.items()}))
         ).filter(live_codes__gt=1),
         "activated users with an unused live code": User.objects.filter(activated_at__isnull=False)
-        .filter(**{f"activation_tokens__{k}": v for k, v in live.children})
+        .filter(**{f"activation_tokens__{k}": v for k, v in live.items()})
         .distinct(),
         "active users without activated_at": User.objects.filter(is_active=True, activated_at__isnull=True),
         "used codes of never-activated users": ActivationToken.objects.filter(
