@@ -1,4 +1,4 @@
-"""System checks for what the account services rely on: a cache shared by every worker."""
+"""System checks for what the account limits rely on: a cache shared by every worker, the real client address."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The phone-number User and the hashed, short-lived activation codes sent to it by SMS."""
+"""The phone-number User, its SMS codes (activation, reset, phone change; keyed hashes only), failed sends."""
 
 from __future__ import annotations
 
