@@ -16,6 +16,7 @@ from users import exceptions as e
 from users.models import ActivationToken, User
 from users.services import ActivationService, AuthService
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
+from waterbill.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -48,35 +49,47 @@ def test_registration_reports_expiry_and_resend_time() -> None:
     assert registration.resend_available_at == now + timedelta(seconds=60)
 
 
+def field_codes(error: ValidationFailed) -> dict[str, list[str]]:
+    """Each invalid field's codes, in order."""
+    return {field: [code for _, code in items] for field, items in error.errors.items()}
+
+
 def test_invalid_data_lists_every_bad_field() -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         AuthService.register_user(
             {"phone": "12", "first_name": "", "last_name": "x" * 151, "password": "123", "password_confirm": "124"}
         )
-    errors = caught.value.errors  # type: ignore[attr-defined]
-    assert errors["phone"][0][1] == "phone_invalid"
-    assert errors["first_name"][0][1] == "required"
-    assert errors["last_name"][0][1] == "max_length"
-    assert {code for _, code in errors["password"]} >= {"password_too_short", "password_entirely_numeric"}
-    assert errors["password_confirm"][0][1] == "password_mismatch"
+    assert caught.value.code == "phone_invalid"  # the first field's
+    assert field_codes(caught.value) == {
+        "phone": ["phone_invalid"],
+        "first_name": ["required"],
+        "last_name": ["max_length"],
+        "password": ["password_too_short", "password_too_common", "password_entirely_numeric"],
+        "password_confirm": ["password_mismatch"],
+    }
+    assert not User.objects.exists()
 
 
-@pytest.mark.parametrize("bad", [None, 12, ["a"], {"a": 1}])
-def test_non_string_values_are_invalid_not_crashes(bad: object) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("bad", "code"), [(None, "required"), (12, "invalid"), (["a"], "invalid"), ({"a": 1}, "invalid")])
+def test_non_string_values_are_invalid_not_crashes(bad: object, code: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
         sign_up(first_name=bad)  # type: ignore[arg-type]
+    assert caught.value.code == code
+    assert field_codes(caught.value) == {"first_name": [code]}
 
 
 def test_control_characters_in_names_are_refused() -> None:
-    with pytest.raises(ValueError) as caught:
-        sign_up(first_name="Awa\x00", last_name="Ngo\u202eno\n")
-    assert caught.value.errors["first_name"][0][1] == "invalid_characters"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationFailed) as caught:
+        sign_up(first_name="Awa\x00", last_name="Ngo\x1bno")
+    assert caught.value.code == "invalid_characters"
+    assert field_codes(caught.value) == {"first_name": ["invalid_characters"], "last_name": ["invalid_characters"]}
 
 
 def test_password_similar_to_the_phone_is_refused() -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         sign_up(password="+237670123456", password_confirm="+237670123456")
-    assert "password_too_similar" in {c for _, c in caught.value.errors["password"]}  # type: ignore[attr-defined]
+    assert caught.value.code == "password_too_similar"
+    assert field_codes(caught.value) == {"password": ["password_too_similar"]}
 
 
 def test_active_account_phone_is_taken(sms_outbox: list[SmsMessage]) -> None:
@@ -87,9 +100,13 @@ def test_active_account_phone_is_taken(sms_outbox: list[SmsMessage]) -> None:
 
 
 def test_pending_account_with_a_live_code_is_not_replaced() -> None:
-    ActivationTokenFactory(user__phone=PHONE)
-    with pytest.raises(e.PhoneTaken):
-        sign_up(first_name="Squatter")
+    token = ActivationTokenFactory(user__phone=PHONE)
+    with pytest.raises(e.PhoneTaken) as caught:
+        sign_up(first_name="Squatter", password="Squatter-Pass-1", password_confirm="Squatter-Pass-1")
+    assert caught.value.code == "phone_taken"
+    user = User.objects.get()
+    assert user.first_name == token.user.first_name and user.check_password(PASSWORD)
+    assert ActivationToken.objects.get() == token  # no new code either
 
 
 def test_pending_account_with_expired_code_is_replaced(sms_outbox: list[SmsMessage]) -> None:
@@ -111,9 +128,11 @@ def test_failed_replacement_leaves_the_old_account_untouched() -> None:
 
 
 def test_deactivated_account_is_not_replaceable() -> None:
-    UserFactory(phone=PHONE, is_active=False)  # activated once, then disabled by an admin
+    disabled = UserFactory(phone=PHONE, is_active=False)  # activated once, then disabled by an admin
     with pytest.raises(e.PhoneTaken):
-        sign_up()
+        sign_up(first_name="Squatter")
+    disabled.refresh_from_db()
+    assert disabled.first_name != "Squatter" and not disabled.is_active and disabled.activated_at is not None
 
 
 def test_concurrent_insert_of_the_same_phone_is_phone_taken_not_a_crash(sms_outbox: list[SmsMessage]) -> None:
@@ -172,6 +191,9 @@ def test_deactivated_account_cannot_be_reactivated_with_a_code() -> None:
     User.objects.filter(pk=token.user.pk).update(activated_at=timezone.now())  # activated, later disabled
     with pytest.raises(e.CodeInvalid):
         ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)
+    assert not User.objects.get().is_active
+    token.refresh_from_db()
+    assert token.used_at is None
 
 
 # --- Resend ----------------------------------------------------------------------------------------------
@@ -355,7 +377,7 @@ def test_sign_up_refuses_to_run_inside_a_callers_transaction(sms_outbox: list[Sm
     """The SMS must leave only when the sign-up's own transaction commits, never inside an outer one."""
     from django.db import transaction
 
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(RuntimeError, match="durable atomic block cannot be nested"), transaction.atomic():
         sign_up()
     assert sms_outbox == []
     assert not User.objects.exists()
