@@ -80,6 +80,8 @@ def test_a_fault_at_each_step_leaves_nothing_behind_and_the_retry_works(
     assert response.status_code == status
     assert set(response.json()) == {"detail", "code"}
     assert response.json()["code"] == {500: "server_error", 503: "sms_unavailable"}[status]
+    if status == 503:
+        assert response["Retry-After"] == "60"
     assert User.objects.count() == 0
     assert ActivationToken.objects.count() == 0
     # Only a failed COMMIT (or a provider that accepted too late) leaves a code for an account that does not exist.
