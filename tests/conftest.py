@@ -34,6 +34,11 @@ def code_in(message: SmsMessage) -> str:
     return match.group(1)
 
 
+def field_codes(body: dict[str, list[dict[str, str]]]) -> dict[str, list[str]]:
+    """A field-errors body `{field: [{message, code}]}` as each field's codes."""
+    return {field: [error["code"] for error in errors] for field, errors in body.items()}
+
+
 @pytest.fixture
 def payload() -> dict[str, str]:
     """A valid sign-up body."""

@@ -9,9 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
-from tests.conftest import code_in
-from users.models import User, VerificationCode
-from users.tests.factories import PASSWORD, UserFactory
+from tests.conftest import code_in, field_codes
+from users.models import SmsFailure, User, VerificationCode
+from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
 from users.tokens import token_pair
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +20,10 @@ CONFIRM = "/api/v1/auth/password/reset/confirm/"
 PHONE = "/api/v1/users/me/phone/"
 PHONE_CONFIRM = "/api/v1/users/me/phone/confirm/"
 NEW_PASSWORD = "Nouveau-Robinet-77"
+
+
+def other_than(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
 
 
 @pytest.fixture
@@ -45,22 +49,27 @@ def test_reset_sends_a_code_and_the_confirmation_ends_every_session(
     assert again.json()["code"] == "code_used"
 
 
-@pytest.mark.parametrize("who", ["unknown", "pending"])
+@pytest.mark.parametrize("who", ["unknown", "pending", "disabled"])
 def test_reset_answers_alike_and_sends_nothing_without_an_active_account(
     api_client: APIClient, who: str, sms_outbox: list[SmsMessage]
 ) -> None:
     if who == "pending":
         UserFactory(phone="+237670123456", pending=True)
+    elif who == "disabled":
+        UserFactory(phone="+237670123456", is_active=False)
     response = api_client.post(RESET, {"phone": "670123456"}, format="json")
     assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
     assert sms_outbox == []
+    assert not VerificationCode.objects.exists()
 
 
 def test_reset_codes_have_a_cooldown_that_reveals_nothing(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
-    api_client.post(RESET, {"phone": "670123456"}, format="json")
+    assert api_client.post(RESET, {"phone": "670123456"}, format="json").status_code == 202
     again = api_client.post(RESET, {"phone": "670123456"}, format="json")
     assert again.status_code == 202  # as for an unknown number: a 429 would tell the number has an account
+    assert set(again.json()) == {"resend_available_at"}
     assert len(sms_outbox) == 1
+    assert VerificationCode.objects.count() == 1
 
 
 def test_a_failed_reset_sms_answers_like_an_unknown_number(api_client: APIClient, user: User) -> None:
@@ -69,25 +78,36 @@ def test_a_failed_reset_sms_answers_like_an_unknown_number(api_client: APIClient
     from sms.exceptions import SmsNumberRejected
 
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNumberRejected("21610", provider_code=21610)):
-        assert api_client.post(RESET, {"phone": "670123456"}, format="json").status_code == 202
+        response = api_client.post(RESET, {"phone": "670123456"}, format="json")
+    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
+    assert not VerificationCode.objects.exists()  # the code counts only if its SMS went out
+    failure = SmsFailure.objects.get()  # recorded for the admin, not answered
+    assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "password_reset", "phone_rejected")
 
 
 def test_wrong_codes_lock_the_accounts_codes_across_requests(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
-    """Five per code, and ten across codes: past that, a growing lock (a new code every minute buys nothing)."""
+    """Four wrong guesses per code, three codes: the tenth wrong code locks the account's codes, even the right
+    one (a new code every minute buys nothing), and the guesses the lock refuses are not counted."""
     from users.models import VerificationCode as Code
 
     answers = []
     for _round in range(3):
         api_client.post(RESET, {"phone": "670123456"}, format="json")
         Code.objects.update(created_at=timezone.now() - timedelta(minutes=5))  # past the one-minute cooldown
-        wrong = "000000" if code_in(sms_outbox[-1]) != "000000" else "111111"
+        wrong = other_than(code_in(sms_outbox[-1]))
         for n in range(4):
             body = {"phone": "670123456", "code": wrong, "new_password": NEW_PASSWORD}
-            answers.append(api_client.post(CONFIRM, body, format="json", REMOTE_ADDR=f"10.1.{_round}.{n}").json()["code"])
-    assert answers[:9] == ["code_invalid"] * 9
-    assert answers[9] == "code_locked"
+            response = api_client.post(CONFIRM, body, format="json", REMOTE_ADDR=f"10.1.{_round}.{n}")
+            answers.append((response.status_code, response.json()["code"]))
+    assert len(sms_outbox) == 3  # three codes, four wrong guesses each
+    assert answers == [(400, "code_invalid")] * 9 + [(429, "code_locked")] * 3
     right = {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}
-    assert api_client.post(CONFIRM, right, format="json").json()["code"] == "code_locked"
+    locked = api_client.post(CONFIRM, right, format="json")
+    assert (locked.status_code, locked.json()["code"]) == (429, "code_locked")
+    assert 0 < int(locked["Retry-After"]) <= 15 * 60  # the 10th wrong code's lock
+    user.refresh_from_db()
+    assert user.code_failures == 10  # guesses refused by the lock are not counted (nor checked)
+    assert user.check_password(PASSWORD)
 
 
 def test_wrong_reset_codes_count_and_the_code_dies(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
@@ -95,34 +115,60 @@ def test_wrong_reset_codes_count_and_the_code_dies(api_client: APIClient, user: 
     right = code_in(sms_outbox[-1])
     wrong = "000000" if right != "000000" else "111111"
     answers = [
-        api_client.post(CONFIRM, {"phone": "670123456", "code": wrong, "new_password": NEW_PASSWORD}, format="json").json()["code"]
+        api_client.post(CONFIRM, {"phone": "670123456", "code": wrong, "new_password": NEW_PASSWORD}, format="json").json()
         for _ in range(5)
     ]
-    assert answers == ["code_invalid"] * 4 + ["code_attempts_exceeded"]
+    assert [a["code"] for a in answers] == ["code_invalid"] * 4 + ["code_attempts_exceeded"]
+    assert [a["detail"] for a in answers[:4]] == [
+        f"Ce code n'est pas valide. Il vous reste {n} essais." if n > 1 else "Ce code n'est pas valide. Il vous reste 1 essai."
+        for n in (4, 3, 2, 1)
+    ]
     dead = api_client.post(CONFIRM, {"phone": "670123456", "code": right, "new_password": NEW_PASSWORD}, format="json")
-    assert dead.json()["code"] == "code_attempts_exceeded"
+    assert (dead.status_code, dead.json()["code"]) == (400, "code_attempts_exceeded")
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
 
 
 def test_an_expired_reset_code_is_refused(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     VerificationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json")
+    assert response.status_code == 400
     assert response.json()["code"] == "code_expired"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
 
 
 def test_reset_new_password_follows_the_rules(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
     api_client.post(RESET, {"phone": "670123456"}, format="json")
-    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "12345678"}, format="json")
+    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "84937261"}, format="json")
     assert response.status_code == 400
-    assert "password_entirely_numeric" in {e["code"] for e in response.json()["new_password"]}
+    assert field_codes(response.json()) == {"new_password": ["password_entirely_numeric"]}
+    code = VerificationCode.objects.get()
+    assert (code.attempts, code.used_at) == (0, None)  # a refused password counts no attempt
 
 
 def test_a_reset_code_is_not_an_activation_code(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+    """Nor a code of another purpose: its hash is keyed by its purpose."""
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     code = code_in(sms_outbox[-1])
-    VerificationCode.objects.update(purpose=VerificationCode.Purpose.PHONE_CHANGE)  # a code of another purpose
-    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code, "new_password": NEW_PASSWORD}, format="json")
-    assert response.json()["code"] == "code_invalid"
+    # The account pending again (for the test), with an activation code of its own: the reset code does not activate it.
+    User.objects.filter(pk=user.pk).update(
+        is_active=False, activated_at=None, signup_token_hash=User.hash_signup_token(SIGNUP_TOKEN)
+    )
+    ActivationTokenFactory(user=user, code=other_than(code))
+    activation = api_client.post(
+        "/api/v1/auth/activate/", {"phone": "670123456", "code": code, "signup_token": SIGNUP_TOKEN}, format="json"
+    )
+    assert (activation.status_code, activation.json()["code"]) == (400, "code_invalid")
+    # Active again, and its reset row relabelled a phone-change code (to its own number): the hash does not match.
+    User.objects.filter(pk=user.pk).update(is_active=True, activated_at=timezone.now())
+    VerificationCode.objects.update(purpose=VerificationCode.Purpose.PHONE_CHANGE)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(user)['access']}")
+    change = client.post(PHONE_CONFIRM, {"code": code}, format="json")
+    assert (change.status_code, change.json()["code"]) == (400, "code_invalid")
+    assert VerificationCode.objects.get().used_at is None
 
 
 @pytest.fixture
@@ -151,8 +197,9 @@ def test_phone_change_refusals_at_the_request(client_of: APIClient, user: User, 
     UserFactory(phone="+237699001122")
     response = client_of.post(PHONE, {"new_phone": new_phone}, format="json")
     assert response.status_code == 400
-    assert response.json()["new_phone"][0]["code"] == code
+    assert field_codes(response.json()) == {"new_phone": [code]}
     assert sms_outbox == []
+    assert not VerificationCode.objects.exists()
 
 
 def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
@@ -172,17 +219,25 @@ def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
     assert user.phone == "+237670123456"
     now = timezone.now()
     assert VerificationCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).count() == 2
+    code = VerificationCode.objects.get(purpose=VerificationCode.Purpose.PHONE_CHANGE)
+    assert (code.attempts, code.used_at) == (0, None)  # the code stays unused, no attempt counted
 
 
 def test_phone_change_with_a_wrong_code(client_of: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
     client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
-    wrong = "000000" if code_in(sms_outbox[-1]) != "000000" else "111111"
-    assert client_of.post(PHONE_CONFIRM, {"code": wrong}, format="json").json()["code"] == "code_invalid"
+    response = client_of.post(PHONE_CONFIRM, {"code": other_than(code_in(sms_outbox[-1]))}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Ce code n'est pas valide. Il vous reste 4 essais.", "code": "code_invalid"}
+    user.refresh_from_db()
+    assert user.phone == "+237670123456"
+    assert VerificationCode.objects.get().attempts == 1
 
 
 def test_phone_change_needs_a_token(api_client: APIClient) -> None:
-    assert api_client.post(PHONE, {"new_phone": "699001122"}, format="json").status_code == 401
-    assert api_client.post(PHONE_CONFIRM, {"code": "123456"}, format="json").status_code == 401
+    for path, body in ((PHONE, {"new_phone": "699001122"}), (PHONE_CONFIRM, {"code": "123456"})):
+        response = api_client.post(path, body, format="json")
+        assert response.status_code == 401
+        assert response.json()["code"] == "not_authenticated"
 
 
 def test_a_reset_code_sent_to_the_old_number_dies_with_the_phone_change(
@@ -192,10 +247,16 @@ def test_a_reset_code_sent_to_the_old_number_dies_with_the_phone_change(
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     stolen_code = code_in(sms_outbox[-1])
     client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
-    client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
+    assert client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json").status_code == 200
+    # Dead, not merely unreachable: the number it was sent to no longer leads to the account either way.
+    reset_code = VerificationCode.objects.get(purpose=VerificationCode.Purpose.PASSWORD_RESET)
+    assert reset_code.used_at is None and reset_code.expires_at <= timezone.now()
     for phone in ("670123456", "699001122"):
         response = api_client.post(CONFIRM, {"phone": phone, "code": stolen_code, "new_password": NEW_PASSWORD}, format="json")
         assert response.status_code == 400
+        assert response.json()["code"] == "code_invalid"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
 
 
 def test_a_new_number_the_provider_rejects_is_a_new_phone_field_error(client_of: APIClient, user: User) -> None:
@@ -206,4 +267,5 @@ def test_a_new_number_the_provider_rejects_is_a_new_phone_field_error(client_of:
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNumberRejected("21614", provider_code=21614)):
         response = client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
     assert response.status_code == 400
-    assert response.json()["new_phone"][0]["code"] == "phone_rejected"
+    assert field_codes(response.json()) == {"new_phone": ["phone_rejected"]}
+    assert not VerificationCode.objects.exists()

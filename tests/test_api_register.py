@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsNumberRejected, SmsUnavailable
+from tests.conftest import field_codes
 from users.models import ActivationToken, User
 from users.tests.factories import UserFactory
 
@@ -25,15 +28,20 @@ def assert_nothing_saved() -> None:
 def test_sign_up_answers_the_pending_user_and_code_timing(
     api_client: APIClient, payload: dict[str, str], sms_outbox: list[SmsMessage]
 ) -> None:
+    before = timezone.now()
     response = api_client.post(URL, payload, format="json")
+    after = timezone.now()
 
     assert response.status_code == 201
     body = response.json()
+    assert set(body) == {"user", "signup_token", "code_expires_at", "resend_available_at"}
     assert body["user"]["phone"] == "+237670123456"
     assert body["user"]["is_active"] is False
     assert body["user"]["first_name"] == "Awa"
     assert "password" not in body["user"]
-    assert body["code_expires_at"] > body["resend_available_at"]
+    resend_at, expires_at = (datetime.fromisoformat(body[key]) for key in ("resend_available_at", "code_expires_at"))
+    assert before + timedelta(seconds=60) <= resend_at <= after + timedelta(seconds=60)  # the cooldown
+    assert expires_at - resend_at == timedelta(minutes=9)  # the code lives 10 minutes from the same instant
     assert [m.phone for m in sms_outbox] == ["+237670123456"]
     assert "votre code" in sms_outbox[0].text  # French by default
 
@@ -66,35 +74,36 @@ def test_messages_are_english_under_accept_language_en(api_client: APIClient, pa
 
 
 BAD_FIELDS = [
-    ({"phone": "12"}, "phone", "phone_invalid"),
-    ({"phone": "+33612345678"}, "phone", "phone_region_not_allowed"),
-    ({"phone": "222123456"}, "phone", "phone_not_mobile"),
-    ({"phone": True}, "phone", "invalid"),
-    ({"phone": ["670123456"]}, "phone", "invalid"),
-    ({"phone": "6" * 1000}, "phone", "phone_invalid"),
-    ({"first_name": "x" * 10_000}, "first_name", "max_length"),
-    ({"last_name": "x" * 10_000}, "last_name", "max_length"),
-    ({"first_name": "Awa\x00"}, "first_name", "null_characters_not_allowed"),
-    ({"last_name": "Ngono\x1b[31m"}, "last_name", "invalid_characters"),
-    ({"first_name": ""}, "first_name", "blank"),
-    ({"first_name": None}, "first_name", "null"),
-    ({"first_name": {"a": 1}}, "first_name", "invalid"),
-    ({"password": "x" * 129, "password_confirm": "x" * 129}, "password", "max_length"),
-    ({"password": "12345678", "password_confirm": "12345678"}, "password", "password_entirely_numeric"),
-    ({"password": "short", "password_confirm": "short"}, "password", "password_too_short"),
-    ({"password": "password123", "password_confirm": "password123"}, "password", "password_too_common"),
-    ({"password_confirm": "Another-Password-9"}, "password_confirm", "password_mismatch"),
+    ({"phone": "12"}, {"phone": ["phone_invalid"]}),
+    ({"phone": "+33612345678"}, {"phone": ["phone_region_not_allowed"]}),
+    ({"phone": "222123456"}, {"phone": ["phone_not_mobile"]}),
+    ({"phone": True}, {"phone": ["invalid"]}),
+    ({"phone": ["670123456"]}, {"phone": ["invalid"]}),
+    ({"phone": "6" * 1000}, {"phone": ["phone_invalid"]}),
+    ({"first_name": "x" * 10_000}, {"first_name": ["max_length"]}),
+    ({"last_name": "x" * 10_000}, {"last_name": ["max_length"]}),
+    ({"first_name": "Awa\x00"}, {"first_name": ["invalid_characters", "null_characters_not_allowed"]}),
+    ({"last_name": "Ngono\x1b[31m"}, {"last_name": ["invalid_characters"]}),
+    ({"first_name": ""}, {"first_name": ["blank"]}),
+    ({"first_name": None}, {"first_name": ["null"]}),
+    ({"first_name": {"a": 1}}, {"first_name": ["invalid"]}),
+    ({"password": "x" * 129, "password_confirm": "x" * 129}, {"password": ["max_length"], "password_confirm": ["max_length"]}),
+    ({"password": "84937261", "password_confirm": "84937261"}, {"password": ["password_entirely_numeric"]}),
+    ({"password": "short", "password_confirm": "short"}, {"password": ["password_too_short"]}),
+    ({"password": "password123", "password_confirm": "password123"}, {"password": ["password_too_common"]}),
+    ({"password": "ngono2026", "password_confirm": "ngono2026"}, {"password": ["password_too_similar"]}),
+    ({"password_confirm": "Another-Password-9"}, {"password_confirm": ["password_mismatch"]}),
 ]
 
 
-@pytest.mark.parametrize(("change", "field", "code"), BAD_FIELDS)
+@pytest.mark.parametrize(("change", "errors"), BAD_FIELDS, ids=lambda value: repr(value)[:40])
 def test_bad_fields_are_400_with_field_and_code(
-    api_client: APIClient, payload: dict[str, object], change: dict[str, object], field: str, code: str,
+    api_client: APIClient, payload: dict[str, object], change: dict[str, object], errors: dict[str, list[str]],
     sms_outbox: list[SmsMessage],
 ) -> None:
     response = api_client.post(URL, {**payload, **change}, format="json")
     assert response.status_code == 400, response.content
-    assert code in {error["code"] for error in response.json()[field]}
+    assert field_codes(response.json()) == errors
     assert sms_outbox == []
     assert_nothing_saved()
 
@@ -104,24 +113,39 @@ def test_each_missing_field_is_required(api_client: APIClient, payload: dict[str
     del payload[missing]
     response = api_client.post(URL, payload, format="json")
     assert response.status_code == 400
-    assert response.json()[missing][0]["code"] == "required"
+    assert field_codes(response.json()) == {missing: ["required"]}
 
 
 def test_lone_surrogate_in_a_name_is_400(api_client: APIClient, payload: dict[str, str]) -> None:
     body = json.dumps(payload).replace('"Awa"', '"Aw\\ud800a"')
     response = api_client.post(URL, body, content_type="application/json")
     assert response.status_code == 400
-    assert {e["code"] for e in response.json()["first_name"]} >= {"invalid_characters", "surrogate_characters_not_allowed"}
+    assert field_codes(response.json()) == {"first_name": ["invalid_characters", "surrogate_characters_not_allowed"]}
+
+
+PARSE_ERROR = {"detail": "Requête malformée.", "code": "parse_error"}
+NOT_AN_OBJECT = {"non_field_errors": ["invalid"]}
 
 
 @pytest.mark.parametrize(
-    "body", ["{not json", "", "[]", '"a string"', "null", "123", '{"phone": "670123456"'], ids=repr
+    ("body", "expected"),
+    [
+        ("{not json", PARSE_ERROR),
+        ('{"phone": "670123456"', PARSE_ERROR),
+        # No body at all is read as an empty object: every field is missing.
+        ("", {field: ["required"] for field in ("phone", "first_name", "last_name", "password", "password_confirm")}),
+        ("[]", NOT_AN_OBJECT),
+        ('"a string"', NOT_AN_OBJECT),
+        ("123", NOT_AN_OBJECT),
+        ("null", NOT_AN_OBJECT),
+    ],
+    ids=repr,
 )
-def test_malformed_or_non_object_bodies_are_400(api_client: APIClient, body: str) -> None:
+def test_malformed_or_non_object_bodies_are_400(api_client: APIClient, body: str, expected: dict[str, object]) -> None:
     response = api_client.post(URL, body, content_type="application/json")
     assert response.status_code == 400
     data = response.json()
-    assert data.get("code") == "parse_error" or "non_field_errors" in data or "phone" in data
+    assert (data if "detail" in data else field_codes(data)) == expected
     assert_nothing_saved()
 
 
@@ -154,6 +178,8 @@ def test_gateway_reporting_unavailable_is_503_before_any_send(
     with patch("sms.backends.locmem.SmsBackend.is_available", return_value=False):
         response = api_client.post(URL, payload, format="json")
     assert response.status_code == 503
+    assert response.json()["code"] == "sms_unavailable"
+    assert response["Retry-After"] == "60"
     assert sms_outbox == []
     assert_nothing_saved()
 
@@ -162,7 +188,7 @@ def test_number_rejected_by_the_provider_is_400_on_phone(api_client: APIClient, 
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNumberRejected("21614", provider_code=21614)):
         response = api_client.post(URL, payload, format="json")
     assert response.status_code == 400
-    assert response.json()["phone"][0]["code"] == "phone_rejected"
+    assert field_codes(response.json()) == {"phone": ["phone_rejected"]}
     assert_nothing_saved()
 
 
@@ -170,6 +196,7 @@ def test_an_unexpected_gateway_exception_is_503_not_500(api_client: APIClient, p
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=RuntimeError("bug in a custom backend")):
         response = api_client.post(URL, payload, format="json")
     assert response.status_code == 503
+    assert response.json()["code"] == "sms_unavailable"
     assert_nothing_saved()
 
 

@@ -53,14 +53,15 @@ def slow_provider() -> Iterator[None]:
         yield
 
 
-def codes(responses: list[Any]) -> Counter[str]:
-    """How many error responses carried each error code (`{detail, code}` or the first field error's)."""
-    found: Counter[str] = Counter()
+def refusals(responses: list[Any]) -> Counter[tuple[int, str]]:
+    """How many responses were each (status, code) refusal; every error must be a `{detail, code}` refusal."""
+    found: Counter[tuple[int, str]] = Counter()
     for response in responses:
-        body = response.json()
         if response.status_code < 400:
             continue
-        found[body["code"] if isinstance(body.get("code"), str) else next(iter(body.values()))[0]["code"]] += 1
+        body = response.json()
+        assert set(body) == {"detail", "code"}, body
+        found[(response.status_code, body["code"])] += 1
     return found
 
 
@@ -73,8 +74,9 @@ def test_twenty_simultaneous_sign_ups_of_one_phone_make_one_user_one_code_one_sm
     elapsed = time.monotonic() - started
 
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {201: 1, 400: 19}, codes(responses)
-    assert all(r.json()["phone"][0]["code"] == "phone_taken" for r in responses if r.status_code == 400)
+    assert statuses == {201: 1, 400: 19}, [r.json() for r in responses if r.status_code != 201]
+    losers = [r.json() for r in responses if r.status_code == 400]
+    assert all(set(body) == {"phone"} and [e["code"] for e in body["phone"]] == ["phone_taken"] for body in losers), losers
     assert User.objects.count() == 1
     assert ActivationToken.objects.count() == 1
     assert len(sms_outbox) == 1
@@ -86,12 +88,12 @@ def test_parallel_wrong_guesses_all_count_and_the_limit_holds(sms_outbox: list[S
     body = {"phone": "670123456", "code": "222222", "signup_token": SIGNUP_TOKEN}
     responses = run_together(8, lambda client: client.post("/api/v1/auth/activate/", body, format="json"))
 
-    assert codes(responses) == {"code_invalid": 4, "code_attempts_exceeded": 4}
+    assert refusals(responses) == {(400, "code_invalid"): 4, (400, "code_attempts_exceeded"): 4}
     token.refresh_from_db()
     assert token.attempts == 5
     assert User.objects.get().activation_failures == 5
     right = APIClient().post("/api/v1/auth/activate/", {**body, "code": "111111"}, format="json")
-    assert right.json()["code"] == "code_attempts_exceeded"
+    assert refusals([right]) == {(400, "code_attempts_exceeded"): 1}
 
 
 def test_two_simultaneous_right_codes_activate_once() -> None:
@@ -100,7 +102,7 @@ def test_two_simultaneous_right_codes_activate_once() -> None:
     responses = run_together(2, lambda client: client.post("/api/v1/auth/activate/", body, format="json"))
 
     assert sorted(r.status_code for r in responses) == [200, 400]
-    assert codes([r for r in responses if r.status_code == 400]) == {"code_used": 1}
+    assert refusals(responses) == {(400, "code_used"): 1}
     assert User.objects.get().is_active
 
 
@@ -109,7 +111,7 @@ def test_simultaneous_resends_send_one_sms(slow_provider: None, sms_outbox: list
     responses = run_together(10, lambda client: client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json"))
 
     assert Counter(r.status_code for r in responses) == {202: 1, 429: 9}
-    assert codes([r for r in responses if r.status_code == 429]) == {"resend_too_soon": 9}
+    assert refusals(responses) == {(429, "resend_too_soon"): 9}
     assert len(sms_outbox) == 1
     assert ActivationToken.objects.count() == 2
 
@@ -122,7 +124,7 @@ def test_a_refresh_token_replayed_simultaneously_works_once() -> None:
     responses = run_together(6, lambda client: client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"))
 
     assert sorted(r.status_code for r in responses) == [200] + [401] * 5
-    assert codes(responses) == {"token_not_valid": 5}
+    assert refusals(responses) == {(401, "token_not_valid"): 5}
 
 
 def test_parallel_wrong_passwords_cannot_exceed_the_per_phone_limit() -> None:
@@ -140,7 +142,7 @@ def test_parallel_wrong_passwords_cannot_exceed_the_per_phone_limit() -> None:
                            REMOTE_ADDR=address)
 
     responses = run_together(30, guess)
-    assert Counter(r.status_code for r in responses) == {401: 5, 429: 25}
+    assert refusals(responses) == {(401, "invalid_credentials"): 5, (429, "login_locked"): 25}
 
 
 def test_parallel_requests_cannot_exceed_a_per_ip_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,3 +153,4 @@ def test_parallel_requests_cannot_exceed_a_per_ip_throttle(monkeypatch: pytest.M
         30, lambda client: client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json")
     )
     assert Counter(r.status_code for r in responses) == {202: 5, 429: 25}
+    assert refusals(responses) == {(429, "throttled"): 25}

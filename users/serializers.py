@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from users.models import CODE_DIGITS, User
 from users.phone import MAX_INPUT_LENGTH, clean_phone
@@ -113,6 +114,10 @@ class RegisterSerializer(serializers.Serializer):
     last_name = name_field()
     password = password_field()
     password_confirm = password_field()
+
+    def run_validation(self, data: Any = empty) -> dict[str, str]:
+        """clean_registration judges every body, `null` included (DRF would answer its own untranslated `null`)."""
+        return self.to_internal_value(None if data is empty else data)
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         """The keyword arguments of users.services.registration.register. Raises ValidationFailed."""

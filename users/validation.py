@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,15 +91,10 @@ def clean_registration(data: Any) -> SignupData:
             phone = clean_phone(phone)
         except ValidationError as exc:
             errors["phone"] = _pairs(exc)
-    names = {}
-    for field in ("first_name", "last_name"):
-        names[field] = _text(data, field, errors, strip=True, max_length=NAME_MAX_LENGTH)
-        raw = data.get(field)
-        try:
-            validate_name(raw.strip() if isinstance(raw, str) else "")
-        except ValidationError as exc:
-            errors.setdefault(field, []).extend(_pairs(exc))
-            names[field] = ""
+    names = {
+        field: _text(data, field, errors, strip=True, max_length=NAME_MAX_LENGTH, validator=validate_name)
+        for field in ("first_name", "last_name")
+    }
     password = _text(data, "password", errors, strip=False, max_length=PASSWORD_MAX_LENGTH)
     confirm = _text(data, "password_confirm", errors, strip=False, max_length=PASSWORD_MAX_LENGTH)
     if password:
@@ -114,11 +109,20 @@ def clean_registration(data: Any) -> SignupData:
     return SignupData(phone=phone, password=password, **names)
 
 
-def _text(data: Mapping[str, Any], field: str, errors: FieldErrors, *, strip: bool, max_length: int | None) -> str:
+def _text(
+    data: Mapping[str, Any],
+    field: str,
+    errors: FieldErrors,
+    *,
+    strip: bool,
+    max_length: int | None,
+    validator: Callable[[str], None] | None = None,
+) -> str:
     """The string in `data[field]` (stripped if `strip`), or "" after putting its errors in `errors`.
 
-    The codes are those of DRF's CharField, which the other endpoints answer with: `required`, `null`,
-    `invalid`, `blank`, `max_length`, `null_characters_not_allowed`, `surrogate_characters_not_allowed`.
+    The codes, and their order, are those of DRF's CharField, which the other endpoints answer with:
+    `required`, `null`, `invalid`, `blank`, then the field's own `validator`'s, `max_length`,
+    `null_characters_not_allowed`, `surrogate_characters_not_allowed`.
     """
     if field not in data:
         errors[field] = [(_("This field is required."), "required")]
@@ -135,6 +139,11 @@ def _text(data: Mapping[str, Any], field: str, errors: FieldErrors, *, strip: bo
         errors[field] = [(_("This field may not be blank."), "blank")]
         return ""
     problems: list[tuple[Message, str]] = []
+    if validator is not None:
+        try:
+            validator(value)
+        except ValidationError as exc:
+            problems.extend(_pairs(exc))
     if max_length is not None and len(value) > max_length:
         problems.append(too_long(max_length))
     if "\x00" in value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from users.models import ActivationToken, User
+from users.validation import clean_registration
 
 PASSWORD = "Tr0ub4dor&3-eau"
 SIGNUP_TOKEN = "signup-token-of-the-factories"
@@ -63,3 +65,9 @@ class ActivationTokenFactory(factory.django.DjangoModelFactory):
         """A code created two hours ago: long expired, and outside the hourly send limit."""
         created = timezone.now() - timedelta(hours=2)
         return cls(created_at=created, **kwargs)
+
+
+def signup(data: dict[str, Any]) -> dict[str, str]:
+    """A raw sign-up dict (any phone spelling, password_confirm) as the keyword arguments of
+    `AuthService.register`, through the API's own rules."""
+    return asdict(clean_registration(data))

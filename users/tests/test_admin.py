@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -39,10 +41,14 @@ def test_changelist_lists_searches_and_filters(admin_client: Client) -> None:
 
 def test_change_page_shows_codes_without_their_hash(admin_client: Client) -> None:
     token = ActivationTokenFactory()
+    older = ActivationTokenFactory.expired(user=token.user)
     page = admin_client.get(reverse("admin:users_user_change", args=[token.user.pk]))
     assert page.status_code == 200
-    assert token.code_hash.encode() not in page.content
-    assert b"activation" in page.content.lower()
+    [codes] = [f for f in page.context["inline_admin_formsets"] if f.formset.prefix == "activation_tokens"]
+    assert [form.instance for form in codes.formset.forms] == [token, older]  # the history, newest first
+    assert b'id="activation_tokens-1"' in page.content  # both rows rendered
+    for shown in (token, older):
+        assert shown.code_hash.encode() not in page.content
 
 
 def test_resend_action_sends_through_the_service(admin_client: Client, sms_outbox: list[SmsMessage]) -> None:
@@ -85,6 +91,7 @@ def test_admin_form_refuses_an_invalid_phone(admin_client: Client) -> None:
         {"phone": "12", "usable_password": "true", "password1": "Guichet-Douala-2026", "password2": "Guichet-Douala-2026"},
     )
     assert response.status_code == 200
+    assert [e.code for e in response.context["adminform"].form.errors.as_data()["phone"]] == ["phone_invalid"]
     assert not User.objects.filter(is_staff=False).exists()
 
 
@@ -109,13 +116,15 @@ def test_failed_sends_are_listed_for_the_admin(admin_client: Client) -> None:
     from unittest.mock import patch
 
     from sms.exceptions import SmsNotProcessed
+    from users.exceptions import SmsServiceUnavailable
     from users.models import SmsFailure
     from users.services import AuthService
 
     data = {"phone": "670123456", "first_name": "A", "last_name": "B", "password": "Tr0ub4dor&3-eau", "password_confirm": "Tr0ub4dor&3-eau"}
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNotProcessed("down", provider_code=20500)):
-        with pytest.raises(ValueError):
+        with pytest.raises(SmsServiceUnavailable) as caught:
             AuthService.register_user(data)
+    assert caught.value.code == "sms_unavailable"
     failure = SmsFailure.objects.get()
     assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "activation", "sms_unavailable")
     assert failure.provider_code == "SmsNotProcessed 20500"
@@ -129,4 +138,5 @@ def test_the_user_list_shows_pending_active_and_disabled(admin_client: Client) -
     UserFactory(phone="+237670000002", pending=True)
     UserFactory(phone="+237670000003", is_active=False)
     page = admin_client.get(reverse("admin:users_user_changelist")).content.decode()
-    assert "en attente" in page and "désactivé" in page
+    for phone, status in (("+237670000001", "actif"), ("+237670000002", "en attente"), ("+237670000003", "désactivé")):
+        assert re.search(rf'>{re.escape(phone)}</a></th>.*?<td class="field-status">{status}</td>', page), phone

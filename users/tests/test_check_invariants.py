@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -13,47 +15,75 @@ from users.tests.factories import ActivationTokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+INVARIANTS = (
+    "pending users without any code",
+    "pending users without a sign-up token",
+    "codes without a user",
+    "users with more than one live code",
+    "activated users with an unused live code",
+    "active users without activated_at",
+    "used codes of never-activated users",
+)
+
 
 def run() -> str:
     out = io.StringIO()
-    call_command("check_invariants", stdout=out)
+    call_command("check_invariants", stdout=out, no_color=True)
     return out.getvalue()
+
+
+def counts(report: str) -> dict[str, int]:
+    """The report's `<count>  <invariant>` lines, as {invariant: count}."""
+    found: dict[str, int] = {}
+    for line in report.splitlines():
+        count, _, name = line.strip().partition("  ")
+        if count.isdigit():
+            found[name] = int(count)
+    return found
 
 
 def test_a_healthy_database_passes() -> None:
     UserFactory()
     ActivationTokenFactory()
     ActivationTokenFactory.expired()
-    assert "All sign-up invariants hold." in run()
+    report = run()  # no CommandError
+    assert counts(report) == dict.fromkeys(INVARIANTS, 0)
+    assert report.endswith("All sign-up invariants hold.\n")
 
 
-@pytest.mark.parametrize(
-    ("breakage", "name"),
-    [
-        (lambda: UserFactory(pending=True), "pending users without any code"),
-        (lambda: ActivationTokenFactory(user__signup_token_hash=""), "pending users without a sign-up token"),
-        (lambda: [ActivationTokenFactory(user=ActivationTokenFactory().user)], "users with more than one live code"),
-        (lambda: ActivationTokenFactory(user=UserFactory()), "activated users with an unused live code"),
-        (
-            lambda: User.objects.filter(pk=UserFactory().pk).update(activated_at=None),
-            "active users without activated_at",
-        ),
-        (lambda: ActivationTokenFactory(used_at=timezone.now()), "used codes of never-activated users"),
-    ],
-)
-def test_each_broken_invariant_fails_the_command(breakage: object, name: str) -> None:
-    breakage()  # type: ignore[operator]
-    with pytest.raises(CommandError) as caught:
-        run()
-    assert caught.value.returncode == 1
+def orphan_code() -> Callable[[], None]:
+    """A code whose user row is gone. The foreign key is checked at COMMIT (deferred), so the row can exist
+    inside the test's transaction; the returned clean-up deletes it before the test's constraint check."""
+    token = ActivationTokenFactory()
+    ActivationToken.objects.filter(pk=token.pk).update(user_id=token.user_id + 10_000)
+    User.objects.filter(pk=token.user_id).delete()  # else it would be a pending user without any code
+    return lambda: ActivationToken.objects.filter(pk=token.pk).delete()
 
 
-def test_the_report_names_the_broken_invariant() -> None:
-    UserFactory(pending=True)
+BREAKAGES = {
+    "pending users without any code": lambda: UserFactory(pending=True),
+    "pending users without a sign-up token": lambda: ActivationTokenFactory(user__signup_token_hash=""),
+    "codes without a user": orphan_code,
+    "users with more than one live code": lambda: ActivationTokenFactory(user=ActivationTokenFactory().user),
+    "activated users with an unused live code": lambda: ActivationTokenFactory(user=UserFactory()),
+    "active users without activated_at": lambda: User.objects.filter(pk=UserFactory().pk).update(activated_at=None),
+    "used codes of never-activated users": lambda: ActivationTokenFactory(used_at=timezone.now()),
+}
+
+
+@pytest.mark.parametrize(("name", "breakage"), [pytest.param(n, b, id=n) for n, b in BREAKAGES.items()])
+def test_each_broken_invariant_fails_the_command_and_is_named(name: str, breakage: Callable[[], object]) -> None:
+    UserFactory()  # a healthy row next to the broken one: only the broken one is counted
+    clean_up = breakage()
     out = io.StringIO()
-    with pytest.raises(CommandError):
-        call_command("check_invariants", stdout=out)
-    assert "     1  pending users without any code" in out.getvalue()
+    with pytest.raises(CommandError) as caught:
+        call_command("check_invariants", stdout=out, no_color=True)
+    if callable(clean_up):
+        clean_up()
+    assert caught.value.returncode == 1
+    assert str(caught.value) == "1 row(s) break the sign-up invariants"
+    assert counts(out.getvalue()) == {**dict.fromkeys(INVARIANTS, 0), name: 1}
+    assert "All sign-up invariants hold." not in out.getvalue()
 
 
 def test_admin_activation_retires_live_codes(rf: object) -> None:

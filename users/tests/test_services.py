@@ -7,15 +7,17 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import pytest
-from django.db.models import QuerySet
 from django.utils import timezone
 
+from sms import get_sms_gateway
+from sms.backends.base import BaseSmsBackend
 from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsUnavailable
 from users import exceptions as e
 from users.models import ActivationToken, User
 from users.services import ActivationService, AuthService
-from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
+from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory, signup
+from waterbill.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -43,40 +45,55 @@ def test_registration_sends_one_sms_with_the_code(sms_outbox: list[SmsMessage]) 
 def test_registration_reports_expiry_and_resend_time() -> None:
     now = timezone.now()
     data = {"phone": "670123456", "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
-    registration = AuthService.register(data, now=now)
+    registration = AuthService.register(**signup(data), now=now)
     assert registration.code_expires_at == now + timedelta(minutes=10)
     assert registration.resend_available_at == now + timedelta(seconds=60)
 
 
+def field_codes(error: ValidationFailed) -> dict[str, list[str]]:
+    """Each invalid field's codes, in order."""
+    return {field: [code for _, code in items] for field, items in error.errors.items()}
+
+
 def test_invalid_data_lists_every_bad_field() -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         AuthService.register_user(
             {"phone": "12", "first_name": "", "last_name": "x" * 151, "password": "123", "password_confirm": "124"}
         )
-    errors = caught.value.errors  # type: ignore[attr-defined]
-    assert errors["phone"][0][1] == "phone_invalid"
-    assert errors["first_name"][0][1] == "required"
-    assert errors["last_name"][0][1] == "max_length"
-    assert {code for _, code in errors["password"]} >= {"password_too_short", "password_entirely_numeric"}
-    assert errors["password_confirm"][0][1] == "password_mismatch"
+    assert caught.value.code == "phone_invalid"  # the first field's
+    assert field_codes(caught.value) == {
+        "phone": ["phone_invalid"],
+        "first_name": ["blank"],
+        "last_name": ["max_length"],
+        "password": ["password_too_short", "password_too_common", "password_entirely_numeric"],
+        "password_confirm": ["password_mismatch"],
+    }
+    assert not User.objects.exists()
 
 
-@pytest.mark.parametrize("bad", [None, 12, ["a"], {"a": 1}])
-def test_non_string_values_are_invalid_not_crashes(bad: object) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("bad", "code"), [(None, "null"), (12, "invalid"), (["a"], "invalid"), ({"a": 1}, "invalid")])
+def test_non_string_values_are_invalid_not_crashes(bad: object, code: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
         sign_up(first_name=bad)  # type: ignore[arg-type]
+    assert caught.value.code == code
+    assert field_codes(caught.value) == {"first_name": [code]}
 
 
 def test_control_characters_in_names_are_refused() -> None:
-    with pytest.raises(ValueError) as caught:
-        sign_up(first_name="Awa\x00", last_name="Ngo\u202eno\n")
-    assert caught.value.errors["first_name"][0][1] == "invalid_characters"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationFailed) as caught:
+        sign_up(first_name="Awa\x00", last_name="Ngo\x1bno")
+    assert caught.value.code == "invalid_characters"
+    assert field_codes(caught.value) == {
+        "first_name": ["invalid_characters", "null_characters_not_allowed"],  # the codes the API answers
+        "last_name": ["invalid_characters"],
+    }
 
 
 def test_password_similar_to_the_phone_is_refused() -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         sign_up(password="+237670123456", password_confirm="+237670123456")
-    assert "password_too_similar" in {c for _, c in caught.value.errors["password"]}  # type: ignore[attr-defined]
+    assert caught.value.code == "password_too_similar"
+    assert field_codes(caught.value) == {"password": ["password_too_similar"]}
 
 
 def test_active_account_phone_is_taken(sms_outbox: list[SmsMessage]) -> None:
@@ -87,9 +104,13 @@ def test_active_account_phone_is_taken(sms_outbox: list[SmsMessage]) -> None:
 
 
 def test_pending_account_with_a_live_code_is_not_replaced() -> None:
-    ActivationTokenFactory(user__phone=PHONE)
-    with pytest.raises(e.PhoneTaken):
-        sign_up(first_name="Squatter")
+    token = ActivationTokenFactory(user__phone=PHONE)
+    with pytest.raises(e.PhoneTaken) as caught:
+        sign_up(first_name="Squatter", password="Squatter-Pass-1", password_confirm="Squatter-Pass-1")
+    assert caught.value.code == "phone_taken"
+    user = User.objects.get()
+    assert user.first_name == token.user.first_name and user.check_password(PASSWORD)
+    assert ActivationToken.objects.get() == token  # no new code either
 
 
 def test_pending_account_with_expired_code_is_replaced(sms_outbox: list[SmsMessage]) -> None:
@@ -111,15 +132,24 @@ def test_failed_replacement_leaves_the_old_account_untouched() -> None:
 
 
 def test_deactivated_account_is_not_replaceable() -> None:
-    UserFactory(phone=PHONE, is_active=False)  # activated once, then disabled by an admin
+    disabled = UserFactory(phone=PHONE, is_active=False)  # activated once, then disabled by an admin
     with pytest.raises(e.PhoneTaken):
-        sign_up()
+        sign_up(first_name="Squatter")
+    disabled.refresh_from_db()
+    assert disabled.first_name != "Squatter" and not disabled.is_active and disabled.activated_at is not None
 
 
 def test_concurrent_insert_of_the_same_phone_is_phone_taken_not_a_crash(sms_outbox: list[SmsMessage]) -> None:
     """The pre-check saw no account, but another sign-up committed it before our insert."""
-    UserFactory(phone=PHONE)
-    with patch.object(QuerySet, "first", return_value=None), pytest.raises(e.PhoneTaken):
+    def another_sign_up_commits_first() -> BaseSmsBackend:
+        # Between our look-up of the number and our insert, a concurrent sign-up of it commits.
+        UserFactory(phone=PHONE)
+        return get_sms_gateway()
+
+    with (
+        patch("users.services.get_sms_gateway", side_effect=another_sign_up_commits_first),
+        pytest.raises(e.PhoneTaken),
+    ):
         sign_up()
     assert User.objects.count() == 1
     assert sms_outbox == []
@@ -131,24 +161,24 @@ def test_concurrent_insert_of_the_same_phone_is_phone_taken_not_a_crash(sms_outb
 def test_right_code_activates_and_consumes_it() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     now = timezone.now()
-    user = ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN, now=now)
+    user = ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN, now=now)
     assert user.is_active and user.activated_at == now
     token.refresh_from_db()
     assert token.used_at == now
     with pytest.raises(e.CodeUsed):
-        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)
+        ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN)
 
 
 def test_wrong_code_counts_attempts_until_the_code_dies() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     for remaining in (4, 3, 2, 1):
         with pytest.raises(e.CodeInvalid) as caught:
-            ActivationService.activate(PHONE, "000000", SIGNUP_TOKEN)
+            ActivationService.activate(phone=PHONE, code="000000", signup_token=SIGNUP_TOKEN)
         assert str(remaining) in str(caught.value)
     with pytest.raises(e.CodeAttemptsExceeded):
-        ActivationService.activate(PHONE, "000000", SIGNUP_TOKEN)
+        ActivationService.activate(phone=PHONE, code="000000", signup_token=SIGNUP_TOKEN)
     with pytest.raises(e.CodeAttemptsExceeded):
-        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)  # even the right code: it is dead
+        ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN)  # even the right code: it is dead
     token.refresh_from_db()
     assert token.attempts == 5
     assert not User.objects.get(phone=PHONE).is_active
@@ -157,21 +187,24 @@ def test_wrong_code_counts_attempts_until_the_code_dies() -> None:
 def test_expired_code_is_refused_without_counting() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     with pytest.raises(e.CodeExpired):
-        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN, now=token.expires_at)
+        ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN, now=token.expires_at)
     token.refresh_from_db()
     assert token.attempts == 0
 
 
 def test_unknown_phone_gets_code_invalid() -> None:
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "123456", SIGNUP_TOKEN)
+        ActivationService.activate(phone=PHONE, code="123456", signup_token=SIGNUP_TOKEN)
 
 
 def test_deactivated_account_cannot_be_reactivated_with_a_code() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     User.objects.filter(pk=token.user.pk).update(activated_at=timezone.now())  # activated, later disabled
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "246810", SIGNUP_TOKEN)
+        ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN)
+    assert not User.objects.get().is_active
+    token.refresh_from_db()
+    assert token.used_at is None
 
 
 # --- Resend ----------------------------------------------------------------------------------------------
@@ -183,8 +216,8 @@ def test_resend_replaces_the_code(sms_outbox: list[SmsMessage]) -> None:
     ActivationService.resend_activation_code(PHONE, now=now)
     new_code = code_of(sms_outbox[-1])
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "111111" if new_code != "111111" else "222222", SIGNUP_TOKEN, now=now)
-    assert ActivationService.activate(PHONE, new_code, SIGNUP_TOKEN, now=now).is_active
+        ActivationService.activate(phone=PHONE, code="111111" if new_code != "111111" else "222222", signup_token=SIGNUP_TOKEN, now=now)
+    assert ActivationService.activate(phone=PHONE, code=new_code, signup_token=SIGNUP_TOKEN, now=now).is_active
 
 
 def test_resend_cooldown_and_hourly_limit(sms_outbox: list[SmsMessage]) -> None:
@@ -238,7 +271,7 @@ def test_old_code_survives_a_failed_resend() -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
         ActivationService.resend_activation_code(PHONE)
-    assert ActivationService.activate(PHONE, "111111", SIGNUP_TOKEN).is_active
+    assert ActivationService.activate(phone=PHONE, code="111111", signup_token=SIGNUP_TOKEN).is_active
 
 
 def test_create_and_send_refuses_active_accounts(sms_outbox: list[SmsMessage]) -> None:
@@ -258,7 +291,7 @@ def test_create_and_send_returns_the_code_it_sent(sms_outbox: list[SmsMessage]) 
 
 def test_login_with_the_right_password_records_last_login() -> None:
     user = UserFactory(phone=PHONE)
-    assert AuthService.login(PHONE, PASSWORD) == user
+    assert AuthService.login(phone=PHONE, password=PASSWORD) == user
     user.refresh_from_db()
     assert user.last_login is not None
 
@@ -281,7 +314,7 @@ def test_login_refusals(setup: str, password: str, error: type[Exception]) -> No
     elif setup == "disabled":
         UserFactory(phone=PHONE, is_active=False)
     with pytest.raises(error):
-        AuthService.login(PHONE, password)
+        AuthService.login(phone=PHONE, password=password)
 
 
 # --- Logs ------------------------------------------------------------------------------------------------
@@ -290,12 +323,12 @@ def test_login_refusals(setup: str, password: str, error: type[Exception]) -> No
 def test_logs_mask_phones_and_never_contain_codes(caplog: pytest.LogCaptureFixture, sms_outbox: list[SmsMessage]) -> None:
     caplog.set_level(logging.INFO)
     data = {"phone": PHONE, "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
-    registration = AuthService.register(data)
+    registration = AuthService.register(**signup(data))
     code = code_of(sms_outbox[0])
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(PHONE, "000000" if code != "000000" else "111111", registration.signup_token)
-    ActivationService.activate(PHONE, code, registration.signup_token)
-    AuthService.login(PHONE, PASSWORD)
+        ActivationService.activate(phone=PHONE, code="000000" if code != "000000" else "111111", signup_token=registration.signup_token)
+    ActivationService.activate(phone=PHONE, code=code, signup_token=registration.signup_token)
+    AuthService.login(phone=PHONE, password=PASSWORD)
 
     assert "+237******456" in caplog.text
     assert PHONE not in caplog.text
@@ -328,7 +361,7 @@ def test_re_registration_counts_against_the_hourly_limit(sms_outbox: list[SmsMes
         ActivationService.resend_activation_code(PHONE, now=now - timedelta(minutes=50 - minute * 2))
     data = {"phone": PHONE, "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
     with pytest.raises(e.ResendLimitReached):
-        AuthService.register(data, now=now)
+        AuthService.register(**signup(data), now=now)
     assert len(sms_outbox) == 5
 
 
@@ -355,7 +388,7 @@ def test_sign_up_refuses_to_run_inside_a_callers_transaction(sms_outbox: list[Sm
     """The SMS must leave only when the sign-up's own transaction commits, never inside an outer one."""
     from django.db import transaction
 
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(RuntimeError, match="durable atomic block cannot be nested"), transaction.atomic():
         sign_up()
     assert sms_outbox == []
     assert not User.objects.exists()
@@ -372,7 +405,7 @@ def test_argon2id_is_the_hasher_and_pbkdf2_hashes_are_upgraded_at_login(settings
     User.objects.filter(pk=user.pk).update(
         password=make_password(PASSWORD, hasher="pbkdf2_sha256")  # an account from before Argon2id
     )
-    assert AuthService.login(PHONE, PASSWORD) == user
+    assert AuthService.login(phone=PHONE, password=PASSWORD) == user
     user.refresh_from_db()
     assert user.password.startswith("argon2$argon2id$")
-    assert AuthService.login(PHONE, PASSWORD) == user
+    assert AuthService.login(phone=PHONE, password=PASSWORD) == user
