@@ -50,7 +50,7 @@ def active_user(db: None) -> User:
     """An activated user whose password is `users.tests.factories.PASSWORD`."""
     from users.tests.factories import UserFactory
 
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ SIGNUP_TOKEN = "signup-token-of-the-factories"
 _phones = factory.Sequence(lambda n: f"+23767{n % 10_000_000:07d}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     """An active, activated user with password PASSWORD.
 
     `pending=True` gives a never-activated one, signed up with the token SIGNUP_TOKEN.
@@ -44,7 +44,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
-class ActivationTokenFactory(factory.django.DjangoModelFactory):
+class ActivationTokenFactory(factory.django.DjangoModelFactory[ActivationToken]):
     """A live code for a pending user (signed up with SIGNUP_TOKEN), created two minutes ago.
 
     The clear code is `code` (default 123456); only its hash is saved.
@@ -64,7 +64,7 @@ class ActivationTokenFactory(factory.django.DjangoModelFactory):
     def expired(cls, **kwargs: Any) -> ActivationToken:
         """A code created two hours ago: long expired, and outside the hourly send limit."""
         created = timezone.now() - timedelta(hours=2)
-        return cls(created_at=created, **kwargs)
+        return cls.create(created_at=created, **kwargs)
 
 
 def signup(data: dict[str, Any]) -> dict[str, str]:
