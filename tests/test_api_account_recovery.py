@@ -160,14 +160,14 @@ def test_a_reset_code_is_not_an_activation_code(api_client: APIClient, user: Use
     activation = api_client.post(
         "/api/v1/auth/activate/", {"phone": "670123456", "code": code, "signup_token": SIGNUP_TOKEN}, format="json"
     )
-    assert (activation.status_code, activation.json()["code"]) == (400, "code_invalid")
+    assert (activation.status_code, activation.json().get("code")) == (400, "code_invalid")
     # Active again, and its reset row relabelled a phone-change code (to its own number): the hash does not match.
     User.objects.filter(pk=user.pk).update(is_active=True, activated_at=timezone.now())
     VerificationCode.objects.update(purpose=VerificationCode.Purpose.PHONE_CHANGE)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(user)['access']}")
     change = client.post(PHONE_CONFIRM, {"code": code}, format="json")
-    assert (change.status_code, change.json()["code"]) == (400, "code_invalid")
+    assert (change.status_code, change.json().get("code")) == (400, "code_invalid")
     assert VerificationCode.objects.get().used_at is None
 
 
