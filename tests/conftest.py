@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -37,6 +38,19 @@ def code_in(message: SmsMessage) -> str:
 def field_codes(body: dict[str, list[dict[str, str]]]) -> dict[str, list[str]]:
     """A field-errors body `{field: [{message, code}]}` as each field's codes."""
     return {field: [error["code"] for error in errors] for field, errors in body.items()}
+
+
+@pytest.fixture
+def clear_of_window_edges() -> None:
+    """Start far enough from a minute mark that a burst of requests stays inside one fixed window.
+
+    Every limit counts in fixed windows aligned on the epoch whose lengths are whole minutes (60 s, 300 s,
+    an hour), so their edges all fall on minute marks: a test that sends its burst in the last seconds of a
+    window would see the count start again halfway (once in about 150 runs before this).
+    """
+    seconds_into_minute = time.time() % 60
+    if seconds_into_minute > 50:
+        time.sleep(60 - seconds_into_minute + 0.1)
 
 
 @pytest.fixture

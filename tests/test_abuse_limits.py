@@ -17,7 +17,7 @@ from users.models import User
 from users.services import ActivationService
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory, signup
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clear_of_window_edges")]
 RESEND = "/api/v1/auth/activate/resend/"
 
 

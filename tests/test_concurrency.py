@@ -18,7 +18,7 @@ from sms.backends.locmem import SmsMessage
 from users.models import ActivationToken, User
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory
 
-pytestmark = pytest.mark.usefixtures("postgres")
+pytestmark = pytest.mark.usefixtures("postgres", "clear_of_window_edges")
 
 
 def run_together(count: int, request: Callable[[APIClient], Any]) -> list[Any]:
