@@ -30,7 +30,7 @@ import requests
 from bench.server import ROOT, production_like_env, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
-PASSWORD = "Chaos-Eau-2026!"
+PASSWORD = "Chaos-Eau-2026!"  # noqa: S105 -- the throwaway test accounts' password on a disposable database
 
 
 def database_report(env: dict[str, str], delivered: list[tuple[str, str]]) -> tuple[set[str], int, int, set[str]]:
@@ -44,7 +44,11 @@ def database_report(env: dict[str, str], delivered: list[tuple[str, str]]) -> tu
     django.setup()
     from users.models import ActivationToken, User
 
-    sent = {(phone, ActivationToken.hash_code(code)) for phone, body in delivered for code in re.findall(r"\b\d{6}\b", body)}
+    sent = {
+        (phone, ActivationToken.hash_code(code))
+        for phone, body in delivered
+        for code in re.findall(r"\b\d{6}\b", body)
+    }
     users = set(User.objects.values_list("phone", flat=True))
     newest = {}
     for phone, code_hash in ActivationToken.objects.order_by("created_at").values_list("user__phone", "code_hash"):
@@ -132,7 +136,9 @@ def main() -> int:
 
     check = subprocess.run([python, "manage.py", "check_invariants"], cwd=ROOT, env=env, capture_output=True, text=True)
     users, pending, tokens, users_without_sms = database_report(env, delivered)
-    server_errors = sum(n for outcome, n in results.items() if outcome.startswith("5") and not outcome.startswith("503"))
+    server_errors = sum(
+        n for outcome, n in results.items() if outcome.startswith("5") and not outcome.startswith("503")
+    )
     created_but_missing = created - users
     print(f"Chaos run: {len(plan)} sign-ups ({len(plan) - len(set(plan))} numbers twice at once), "
           f"{args.clients} clients, {args.workers} gunicorn workers x 4 threads, {elapsed:.1f} s")

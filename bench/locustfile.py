@@ -13,7 +13,7 @@ import re
 from locust import HttpUser, constant, task
 
 STUB_URL = os.environ.get("STUB_URL", "")
-PASSWORD = "Bench-Eau-potable-2026"
+PASSWORD = "Bench-Eau-potable-2026"  # noqa: S105 -- the throwaway bench accounts' password
 _numbers = itertools.count(random.Random().randrange(0, 9_000_000))
 
 
@@ -28,7 +28,13 @@ class ApiUser(HttpUser):
     def sign_up(self) -> tuple[str, str] | None:
         """Register a new number; returns (phone, signup_token)."""
         phone = new_phone()
-        body = {"phone": phone, "first_name": "Bench", "last_name": "Mark", "password": PASSWORD, "password_confirm": PASSWORD}
+        body = {
+            "phone": phone,
+            "first_name": "Bench",
+            "last_name": "Mark",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        }
         with self.client.post("/api/v1/auth/register/", json=body, name="register", catch_response=True) as response:
             if response.status_code != 201:
                 response.failure(f"{response.status_code} {response.text[:100]}")

@@ -88,7 +88,9 @@ def production_like_env(default_database: str, **overrides: str) -> dict[str, st
     return env
 
 
-def start_gunicorn(env: dict[str, str], workers: int, log: IO[str] | int = subprocess.DEVNULL) -> tuple[subprocess.Popen[bytes], str]:
+def start_gunicorn(
+    env: dict[str, str], workers: int, log: IO[str] | int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn as in the Dockerfile (`workers` processes x 4 threads) on a free local port; returns it and its URL."""
     port = free_port()
     process = subprocess.Popen(

@@ -1,4 +1,5 @@
-"""The API's URLs plus `bench/bare/`: a plain Django view through the same middleware, the ceiling for cheap endpoints."""
+"""The API's URLs plus `bench/bare/`: a plain Django view through the same middleware, the ceiling for cheap
+endpoints."""
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path

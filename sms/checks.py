@@ -1,4 +1,5 @@
-"""System checks: SMS_BACKEND and SMS_ACTIVATION_TEXT can be loaded, and production does not run on a development backend."""
+"""System checks: SMS_BACKEND and SMS_ACTIVATION_TEXT can be loaded, and production does not run on a
+development backend."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def check_activation_text(app_configs: Any, **kwargs: Any) -> list[CheckMessage]
     path = settings.SMS_ACTIVATION_TEXT
     hint = "A dotted path to a callable taking the code and returning the text, e.g. users.texts.activation_text."
     if not isinstance(path, str):
-        return [Error(f"SMS_ACTIVATION_TEXT must be a dotted path, not {type(path).__name__}", hint=hint, id="sms.E002")]
+        return [
+            Error(f"SMS_ACTIVATION_TEXT must be a dotted path, not {type(path).__name__}", hint=hint, id="sms.E002")
+        ]
     try:
         function = import_string(path)
     except ImportError as exc:

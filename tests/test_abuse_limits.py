@@ -22,7 +22,13 @@ RESEND = "/api/v1/auth/activate/resend/"
 
 
 def sign_up_body(phone: str) -> dict[str, str]:
-    return {"phone": phone, "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+    return {
+        "phone": phone,
+        "first_name": "Awa",
+        "last_name": "Ngono",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
 
 
 def answer(response: Response) -> tuple[int, str | None]:
@@ -35,7 +41,12 @@ def answer(response: Response) -> tuple[int, str | None]:
     ("scope", "path", "body", "unthrottled"),
     [
         ("register", "/api/v1/auth/register/", {"phone": "12"}, (400, None)),  # field errors
-        ("activate", "/api/v1/auth/activate/", {"phone": "670123456", "code": "123456", "signup_token": "x"}, (400, "code_invalid")),
+        (
+            "activate",
+            "/api/v1/auth/activate/",
+            {"phone": "670123456", "code": "123456", "signup_token": "x"},
+            (400, "code_invalid"),
+        ),
         ("resend", "/api/v1/auth/activate/resend/", {"phone": "670123456"}, (202, None)),
         ("login", "/api/v1/auth/login/", {"phone": "670123456", "password": "x"}, (401, "invalid_credentials")),
     ],
@@ -54,7 +65,9 @@ def test_each_public_endpoint_is_throttled_per_client_ip(
     assert answer(other_ip) == unthrottled
 
 
-def test_without_a_declared_proxy_x_forwarded_for_is_ignored(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_declared_proxy_x_forwarded_for_is_ignored(
+    api_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The default (DJANGO_NUM_PROXIES=0): a client cannot pick a new address per request to dodge limits."""
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "resend", "1/hour")
     body = {"phone": "670123456"}
@@ -85,7 +98,9 @@ def test_failed_logins_lock_the_number_even_for_the_right_password(api_client: A
     assert 0 < int(locked["Retry-After"]) <= 300  # until the end of the five-minute window
     # Another number from another address is not affected.
     UserFactory(phone="+237670000077")
-    ok = api_client.post("/api/v1/auth/login/", {"phone": "670000077", "password": PASSWORD}, format="json", REMOTE_ADDR="10.9.9.9")
+    ok = api_client.post(
+        "/api/v1/auth/login/", {"phone": "670000077", "password": PASSWORD}, format="json", REMOTE_ADDR="10.9.9.9"
+    )
     assert ok.status_code == 200
 
 
@@ -107,7 +122,8 @@ def test_a_successful_login_forgives_the_numbers_earlier_failures(api_client: AP
     UserFactory(phone="+237670123456")
     for _ in range(4):
         api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json")
-    assert api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json").status_code == 200
+    logged_in = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json")
+    assert logged_in.status_code == 200
     for _ in range(5):  # five more failures allowed: the earlier four were cleared, not just this attempt taken back
         failed = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json")
         assert answer(failed) == (401, "invalid_credentials")
@@ -138,7 +154,9 @@ def test_wrong_codes_count_across_resends_and_lock_with_a_growing_delay(sms_outb
         ActivationService.activate(phone=phone, code=right, signup_token=SIGNUP_TOKEN, now=later + timedelta(minutes=5))
     ActivationService.resend_activation_code(phone, now=later + timedelta(minutes=16))
     with pytest.raises(e.ActivationLocked) as second_lock:  # the eleventh: twice as long
-        ActivationService.activate(phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=later + timedelta(minutes=16))
+        ActivationService.activate(
+            phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=later + timedelta(minutes=16)
+        )
     assert second_lock.value.retry_after == 30 * 60
     assert User.objects.get().activation_failures == 11
 
@@ -220,9 +238,14 @@ def test_a_new_sign_up_lifts_the_lock_but_keeps_counting_the_failures(sms_outbox
     registration = AuthService.register(**signup(sign_up_body("670123456")))
     user = registration.user
     user.refresh_from_db()
-    assert user.activation_failures == 12 and user.activation_locked_until is None
+    assert user.activation_failures == 12
+    assert user.activation_locked_until is None
     with pytest.raises(e.ActivationLocked) as caught:
-        ActivationService.activate(phone=user.phone, code="000000" if "000000" not in sms_outbox[-1].text else "111111", signup_token=registration.signup_token)
+        ActivationService.activate(
+            phone=user.phone,
+            code="000000" if "000000" not in sms_outbox[-1].text else "111111",
+            signup_token=registration.signup_token,
+        )
     assert caught.value.retry_after == 15 * 60 * 2 ** 3  # the 13th failure: 2 hours
     code = next(w for w in sms_outbox[-1].text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
     with pytest.raises(e.ActivationLocked):
@@ -234,7 +257,8 @@ def test_resend_during_an_activation_lock_sends_nothing(api_client: APIClient, s
                        activation_locked_until=timezone.now() + timedelta(minutes=10))
     ActivationTokenFactory(user=user, created_at=timezone.now() - timedelta(minutes=5))
     response = api_client.post(RESEND, {"phone": "670123456"}, format="json")
-    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}  # the usual answer
+    assert response.status_code == 202
+    assert set(response.json()) == {"resend_available_at"}  # the usual answer
     assert sms_outbox == []
     assert user.activation_tokens.count() == 1
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
@@ -36,16 +37,28 @@ def test_reset_sends_a_code_and_the_confirmation_ends_every_session(
 ) -> None:
     old_session = token_pair(user)
     response = api_client.post(RESET, {"phone": "670123456"}, format="json")
-    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
+    assert response.status_code == 202
+    assert set(response.json()) == {"resend_available_at"}
     assert sms_outbox[-1].phone == "+237670123456"
     assert "password reset code" in sms_outbox[-1].text  # the user's language (en), not the request's (fr)
-    confirmed = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json")
-    assert confirmed.status_code == 200 and set(confirmed.json()) == {"access", "refresh"}
-    assert api_client.post("/api/v1/auth/token/refresh/", {"refresh": old_session["refresh"]}, format="json").status_code == 401
-    login = lambda password: api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
+    confirmed = api_client.post(
+        CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json"
+    )
+    assert confirmed.status_code == 200
+    assert set(confirmed.json()) == {"access", "refresh"}
+    old_refresh = api_client.post("/api/v1/auth/token/refresh/", {"refresh": old_session["refresh"]}, format="json")
+    assert old_refresh.status_code == 401
+
+    def login(password: str) -> Response:
+        return api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
+
     assert login(NEW_PASSWORD).status_code == 200
     assert login(PASSWORD).status_code == 401
-    again = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "Autre-Robinet-88"}, format="json")
+    again = api_client.post(
+        CONFIRM,
+        {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "Autre-Robinet-88"},
+        format="json",
+    )
     assert again.json()["code"] == "code_used"
 
 
@@ -58,12 +71,15 @@ def test_reset_answers_alike_and_sends_nothing_without_an_active_account(
     elif who == "disabled":
         UserFactory(phone="+237670123456", is_active=False)
     response = api_client.post(RESET, {"phone": "670123456"}, format="json")
-    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
+    assert response.status_code == 202
+    assert set(response.json()) == {"resend_available_at"}
     assert sms_outbox == []
     assert not VerificationCode.objects.exists()
 
 
-def test_reset_codes_have_a_cooldown_that_reveals_nothing(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+def test_reset_codes_have_a_cooldown_that_reveals_nothing(
+    api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
     assert api_client.post(RESET, {"phone": "670123456"}, format="json").status_code == 202
     again = api_client.post(RESET, {"phone": "670123456"}, format="json")
     assert again.status_code == 202  # as for an unknown number: a 429 would tell the number has an account
@@ -79,13 +95,16 @@ def test_a_failed_reset_sms_answers_like_an_unknown_number(api_client: APIClient
 
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNumberRejected("21610", provider_code=21610)):
         response = api_client.post(RESET, {"phone": "670123456"}, format="json")
-    assert response.status_code == 202 and set(response.json()) == {"resend_available_at"}
+    assert response.status_code == 202
+    assert set(response.json()) == {"resend_available_at"}
     assert not VerificationCode.objects.exists()  # the code counts only if its SMS went out
     failure = SmsFailure.objects.get()  # recorded for the admin, not answered
     assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "password_reset", "phone_rejected")
 
 
-def test_wrong_codes_lock_the_accounts_codes_across_requests(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+def test_wrong_codes_lock_the_accounts_codes_across_requests(
+    api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
     """Four wrong guesses per code, three codes: the tenth wrong code locks the account's codes, even the right
     one (a new code every minute buys nothing), and the guesses the lock refuses are not counted."""
     from users.models import VerificationCode as Code
@@ -110,17 +129,23 @@ def test_wrong_codes_lock_the_accounts_codes_across_requests(api_client: APIClie
     assert user.check_password(PASSWORD)
 
 
-def test_wrong_reset_codes_count_and_the_code_dies(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+def test_wrong_reset_codes_count_and_the_code_dies(
+    api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     right = code_in(sms_outbox[-1])
     wrong = "000000" if right != "000000" else "111111"
     answers = [
-        api_client.post(CONFIRM, {"phone": "670123456", "code": wrong, "new_password": NEW_PASSWORD}, format="json").json()
+        api_client.post(
+            CONFIRM, {"phone": "670123456", "code": wrong, "new_password": NEW_PASSWORD}, format="json"
+        ).json()
         for _ in range(5)
     ]
     assert [a["code"] for a in answers] == ["code_invalid"] * 4 + ["code_attempts_exceeded"]
     assert [a["detail"] for a in answers[:4]] == [
-        f"Ce code n'est pas valide. Il vous reste {n} essais." if n > 1 else "Ce code n'est pas valide. Il vous reste 1 essai."
+        f"Ce code n'est pas valide. Il vous reste {n} essais."
+        if n > 1
+        else "Ce code n'est pas valide. Il vous reste 1 essai."
         for n in (4, 3, 2, 1)
     ]
     dead = api_client.post(CONFIRM, {"phone": "670123456", "code": right, "new_password": NEW_PASSWORD}, format="json")
@@ -132,7 +157,9 @@ def test_wrong_reset_codes_count_and_the_code_dies(api_client: APIClient, user: 
 def test_an_expired_reset_code_is_refused(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     VerificationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json")
+    response = api_client.post(
+        CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": NEW_PASSWORD}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "code_expired"
     user.refresh_from_db()
@@ -141,14 +168,18 @@ def test_an_expired_reset_code_is_refused(api_client: APIClient, user: User, sms
 
 def test_reset_new_password_follows_the_rules(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
     api_client.post(RESET, {"phone": "670123456"}, format="json")
-    response = api_client.post(CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "84937261"}, format="json")
+    response = api_client.post(
+        CONFIRM, {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "84937261"}, format="json"
+    )
     assert response.status_code == 400
     assert field_codes(response.json()) == {"new_password": ["password_entirely_numeric"]}
     code = VerificationCode.objects.get()
     assert (code.attempts, code.used_at) == (0, None)  # a refused password counts no attempt
 
 
-def test_a_reset_code_is_not_an_activation_code(api_client: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
+def test_a_reset_code_is_not_an_activation_code(
+    api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
+) -> None:
     """Nor a code of another purpose: its hash is keyed by its purpose."""
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     code = code_in(sms_outbox[-1])
@@ -182,18 +213,25 @@ def test_phone_change_sends_a_code_to_the_new_number_and_moves_the_account(
     client_of: APIClient, user: User, sms_outbox: list[SmsMessage]
 ) -> None:
     response = client_of.post(PHONE, {"new_phone": "6 99 00 11 22"}, format="json")
-    assert response.status_code == 202 and set(response.json()) == {"code_expires_at"}
+    assert response.status_code == 202
+    assert set(response.json()) == {"code_expires_at"}
     assert sms_outbox[-1].phone == "+237699001122"
     assert "confirm this new number" in sms_outbox[-1].text
     user.refresh_from_db()
     assert user.phone == "+237670123456"  # not before the code
     confirmed = client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
-    assert confirmed.status_code == 200 and confirmed.json()["phone"] == "+237699001122"
-    assert APIClient().post("/api/v1/auth/login/", {"phone": "699001122", "password": PASSWORD}, format="json").status_code == 200
+    assert confirmed.status_code == 200
+    assert confirmed.json()["phone"] == "+237699001122"
+    login = APIClient().post("/api/v1/auth/login/", {"phone": "699001122", "password": PASSWORD}, format="json")
+    assert login.status_code == 200
 
 
-@pytest.mark.parametrize(("new_phone", "code"), [("670123456", "phone_unchanged"), ("699001122", "phone_taken"), ("12", "phone_invalid")])
-def test_phone_change_refusals_at_the_request(client_of: APIClient, user: User, new_phone: str, code: str, sms_outbox: list[SmsMessage]) -> None:
+@pytest.mark.parametrize(
+    ("new_phone", "code"), [("670123456", "phone_unchanged"), ("699001122", "phone_taken"), ("12", "phone_invalid")]
+)
+def test_phone_change_refusals_at_the_request(
+    client_of: APIClient, user: User, new_phone: str, code: str, sms_outbox: list[SmsMessage]
+) -> None:
     UserFactory(phone="+237699001122")
     response = client_of.post(PHONE, {"new_phone": new_phone}, format="json")
     assert response.status_code == 400
@@ -250,9 +288,12 @@ def test_a_reset_code_sent_to_the_old_number_dies_with_the_phone_change(
     assert client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json").status_code == 200
     # Dead, not merely unreachable: the number it was sent to no longer leads to the account either way.
     reset_code = VerificationCode.objects.get(purpose=VerificationCode.Purpose.PASSWORD_RESET)
-    assert reset_code.used_at is None and reset_code.expires_at <= timezone.now()
+    assert reset_code.used_at is None
+    assert reset_code.expires_at <= timezone.now()
     for phone in ("670123456", "699001122"):
-        response = api_client.post(CONFIRM, {"phone": phone, "code": stolen_code, "new_password": NEW_PASSWORD}, format="json")
+        response = api_client.post(
+            CONFIRM, {"phone": phone, "code": stolen_code, "new_password": NEW_PASSWORD}, format="json"
+        )
         assert response.status_code == 400
         assert response.json()["code"] == "code_invalid"
     user.refresh_from_db()

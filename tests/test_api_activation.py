@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import pytest
 from django.utils import timezone
+from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
@@ -29,7 +30,9 @@ def activation(code: str) -> dict[str, str]:
     return {"phone": "670123456", "code": code, "signup_token": SIGNUP_TOKEN}
 
 
-def test_activation_answers_a_working_jwt_pair_and_the_active_user(api_client: APIClient, registered: Registered) -> None:
+def test_activation_answers_a_working_jwt_pair_and_the_active_user(
+    api_client: APIClient, registered: Registered
+) -> None:
     response = api_client.post(ACTIVATE, registered.activation(phone="670123456"), format="json")
 
     assert response.status_code == 200
@@ -158,7 +161,9 @@ def test_activation_requires_the_sign_ups_token_and_wrong_tokens_use_no_attempts
         assert response.status_code == 400
         assert response.json()["code"] == "signup_invalid"
     for _ in range(6):
-        wrong = api_client.post(ACTIVATE, registered.activation(signup_token="stolen-phone-but-no-token"), format="json")
+        wrong = api_client.post(
+            ACTIVATE, registered.activation(signup_token="stolen-phone-but-no-token"), format="json"
+        )
         assert wrong.json()["code"] == "signup_invalid"
     assert ActivationToken.objects.get().attempts == 0
     assert api_client.post(ACTIVATE, registered.activation(), format="json").status_code == 200
@@ -204,7 +209,11 @@ def test_the_numbers_owner_claims_a_sign_up_made_by_someone_else(
 ) -> None:
     """Someone signed the number up with their own password; its owner, who receives the code, claims it
     with a new password: the squatter's password is gone, the owner's works."""
-    squatter = api_client.post("/api/v1/auth/register/", {**payload, "password": "Squatter-Pass-1", "password_confirm": "Squatter-Pass-1"}, format="json")
+    squatter = api_client.post(
+        "/api/v1/auth/register/",
+        {**payload, "password": "Squatter-Pass-1", "password_confirm": "Squatter-Pass-1"},
+        format="json",
+    )
     assert squatter.status_code == 201
     owner_again = api_client.post("/api/v1/auth/register/", payload, format="json")
     assert owner_again.json()["phone"][0]["code"] == "phone_taken"
@@ -212,10 +221,15 @@ def test_the_numbers_owner_claims_a_sign_up_made_by_someone_else(
         "/api/v1/auth/register/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en"
     ).json()["phone"][0]["message"]
     code = code_in(sms_outbox[-1])
-    claimed = api_client.post(ACTIVATE, {"phone": "670123456", "code": code, "password": "Owner-Pass-2026"}, format="json")
+    claimed = api_client.post(
+        ACTIVATE, {"phone": "670123456", "code": code, "password": "Owner-Pass-2026"}, format="json"
+    )
     assert claimed.status_code == 200
     assert set(claimed.json()) == {"access", "refresh", "user"}
-    login = lambda password: api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
+
+    def login(password: str) -> Response:
+        return api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
+
     assert login("Squatter-Pass-1").status_code == 401
     assert login("Owner-Pass-2026").status_code == 200
 
@@ -228,7 +242,12 @@ def test_a_lost_sign_up_answer_is_recovered_with_the_code_and_a_password(
     )
     assert response.status_code == 200
     assert response.json()["user"]["is_active"] is True
-    login = lambda password: api_client.post("/api/v1/auth/login/", {"phone": registered.phone, "password": password}, format="json")
+
+    def login(password: str) -> Response:
+        return api_client.post(
+            "/api/v1/auth/login/", {"phone": registered.phone, "password": password}, format="json"
+        )
+
     assert login("Another-Pass-2026").status_code == 200
     assert login(PASSWORD).status_code == 401  # the sign-up's password was replaced
 
@@ -263,7 +282,9 @@ def test_a_claims_password_is_checked_against_the_accounts_names(api_client: API
 
 
 def test_a_claims_password_must_pass_the_password_rules(api_client: APIClient, registered: Registered) -> None:
-    response = api_client.post(ACTIVATE, {"phone": registered.phone, "code": registered.code, "password": "84937261"}, format="json")
+    response = api_client.post(
+        ACTIVATE, {"phone": registered.phone, "code": registered.code, "password": "84937261"}, format="json"
+    )
     assert response.status_code == 400
     assert field_codes(response.json()) == {"password": ["password_entirely_numeric"]}
     assert not User.objects.get().is_active

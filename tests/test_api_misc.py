@@ -128,12 +128,15 @@ def test_the_seeds_command_with_a_bare_v_runs_the_test_verbosely() -> None:
     # the Redis this run may be using (it would drop or flush them under it).
     unshared = ("DATABASE_URL", "WATERBILL_TEST_REDIS_URL", "WATERBILL_REQUIRE_POSTGRES")
     env = {name: value for name, value in os.environ.items() if name not in unshared}
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 -- this interpreter with a fixed argument list
         [sys.executable, "manage.py", "test", SEED_TEST, "-v"],
         cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    node = "users/tests/test_atomic_registration.py::AtomicRegistrationTestCase::test_sms_failure_rolls_back_user_creation"
+    node = (
+        "users/tests/test_atomic_registration.py::AtomicRegistrationTestCase"
+        "::test_sms_failure_rolls_back_user_creation"
+    )
     assert f"{node} PASSED" in done.stdout
     assert "1 passed" in done.stdout
 
@@ -172,7 +175,11 @@ def test_swagger_ui_assets_are_served_locally() -> None:
     ("raised", "status", "code"),
     [
         (__import__("django.http", fromlist=["Http404"]).Http404("gone"), 404, "not_found"),
-        (__import__("django.core.exceptions", fromlist=["PermissionDenied"]).PermissionDenied(), 403, "permission_denied"),
+        (
+            __import__("django.core.exceptions", fromlist=["PermissionDenied"]).PermissionDenied(),
+            403,
+            "permission_denied",
+        ),
     ],
 )
 def test_djangos_own_exceptions_get_the_same_shape(raised: Exception, status: int, code: str) -> None:
@@ -181,7 +188,8 @@ def test_djangos_own_exceptions_get_the_same_shape(raised: Exception, status: in
     response = api_exception_handler(raised, {})
     assert response is not None
     assert response.status_code == status
-    assert response.data["code"] == code and "detail" in response.data
+    assert response.data["code"] == code
+    assert "detail" in response.data
 
 
 def test_an_unexpected_exception_is_left_to_djangos_500_handler() -> None:
@@ -197,4 +205,7 @@ def test_a_server_error_answers_json() -> None:
 
     response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
-    assert __import__("json").loads(response.content) == {"detail": "Une erreur interne est survenue.", "code": "server_error"}
+    assert __import__("json").loads(response.content) == {
+        "detail": "Une erreur interne est survenue.",
+        "code": "server_error",
+    }

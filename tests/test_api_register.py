@@ -87,7 +87,10 @@ BAD_FIELDS = [
     ({"first_name": ""}, {"first_name": ["blank"]}),
     ({"first_name": None}, {"first_name": ["null"]}),
     ({"first_name": {"a": 1}}, {"first_name": ["invalid"]}),
-    ({"password": "x" * 129, "password_confirm": "x" * 129}, {"password": ["max_length"], "password_confirm": ["max_length"]}),
+    (
+        {"password": "x" * 129, "password_confirm": "x" * 129},
+        {"password": ["max_length"], "password_confirm": ["max_length"]},
+    ),
     ({"password": "84937261", "password_confirm": "84937261"}, {"password": ["password_entirely_numeric"]}),
     ({"password": "short", "password_confirm": "short"}, {"password": ["password_too_short"]}),
     ({"password": "password123", "password_confirm": "password123"}, {"password": ["password_too_common"]}),
@@ -200,7 +203,9 @@ def test_an_unexpected_gateway_exception_is_503_not_500(api_client: APIClient, p
     assert_nothing_saved()
 
 
-def test_re_registering_a_pending_number_within_its_limits_is_429(api_client: APIClient, payload: dict[str, str]) -> None:
+def test_re_registering_a_pending_number_within_its_limits_is_429(
+    api_client: APIClient, payload: dict[str, str]
+) -> None:
     from datetime import timedelta
 
     from django.utils import timezone

@@ -68,7 +68,13 @@ def refusals(responses: list[Any]) -> Counter[tuple[int, str]]:
 def test_twenty_simultaneous_sign_ups_of_one_phone_make_one_user_one_code_one_sms(
     slow_provider: None, sms_outbox: list[SmsMessage]
 ) -> None:
-    body = {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+    body = {
+        "phone": "670123456",
+        "first_name": "Awa",
+        "last_name": "Ngono",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     started = time.monotonic()
     responses = run_together(20, lambda client: client.post("/api/v1/auth/register/", body, format="json"))
     elapsed = time.monotonic() - started
@@ -76,7 +82,9 @@ def test_twenty_simultaneous_sign_ups_of_one_phone_make_one_user_one_code_one_sm
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 400: 19}, [r.json() for r in responses if r.status_code != 201]
     losers = [r.json() for r in responses if r.status_code == 400]
-    assert all(set(body) == {"phone"} and [e["code"] for e in body["phone"]] == ["phone_taken"] for body in losers), losers
+    assert all(
+        set(body) == {"phone"} and [e["code"] for e in body["phone"]] == ["phone_taken"] for body in losers
+    ), losers
     assert User.objects.count() == 1
     assert ActivationToken.objects.count() == 1
     assert len(sms_outbox) == 1
@@ -108,7 +116,9 @@ def test_two_simultaneous_right_codes_activate_once() -> None:
 
 def test_simultaneous_resends_send_one_sms(slow_provider: None, sms_outbox: list[SmsMessage]) -> None:
     ActivationTokenFactory(user__phone="+237670123456")
-    responses = run_together(10, lambda client: client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json"))
+    responses = run_together(
+        10, lambda client: client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json")
+    )
 
     assert Counter(r.status_code for r in responses) == {202: 1, 429: 9}
     assert refusals(responses) == {(429, "resend_too_soon"): 9}
@@ -121,7 +131,9 @@ def test_a_refresh_token_replayed_simultaneously_works_once() -> None:
     from users.tokens import token_pair
 
     pair = token_pair(UserFactory())
-    responses = run_together(6, lambda client: client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"))
+    responses = run_together(
+        6, lambda client: client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    )
 
     assert sorted(r.status_code for r in responses) == [200] + [401] * 5
     assert refusals(responses) == {(401, "token_not_valid"): 5}

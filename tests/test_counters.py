@@ -151,7 +151,10 @@ def test_a_cache_that_keeps_no_key_cannot_count() -> None:
 
 @pytest.mark.parametrize("method", ["add", "incr"])
 def test_a_redis_error_while_counting_is_counter_unavailable(method: str) -> None:
-    with patch.object(cache, method, side_effect=RedisConnectionError("down")), pytest.raises(CounterUnavailable) as caught:
+    with (
+        patch.object(cache, method, side_effect=RedisConnectionError("down")),
+        pytest.raises(CounterUnavailable) as caught,
+    ):
         WindowCounter("test", 60).hit("a", NOW)
     assert isinstance(caught.value.__cause__, RedisConnectionError)
 
@@ -184,7 +187,10 @@ def test_undo_and_reset_never_raise_for_redis(method: str, operation: str, caplo
 def test_errors_of_another_cache_backend_are_not_swallowed(method: str) -> None:
     counter = WindowCounter("test", 60)
     operation = {"add": counter.hit, "decr": counter.undo, "delete": counter.reset, "get": counter.get}[method]
-    with patch.object(cache, method, side_effect=OSError("memcached down")), pytest.raises(OSError):
+    with (
+        patch.object(cache, method, side_effect=OSError("memcached down")),
+        pytest.raises(OSError, match="memcached down"),
+    ):
         operation("a", NOW)
 
 
@@ -213,10 +219,17 @@ def test_distinct_idents_never_share_a_key() -> None:
 
 
 def test_a_naive_datetime_or_a_bad_name_is_refused() -> None:
-    with pytest.raises(ValueError):
-        WindowCounter("test", 60).hit("a", datetime(2026, 3, 2, 12))  # naive: the point of the test
-    for name, seconds in [("", 60), ("with space", 60), ("x" * 65, 60), ("test", 0)]:
-        with pytest.raises(ValueError):
+    naive = datetime(2026, 3, 2, 12)  # noqa: DTZ001 -- naive on purpose: its refusal is what is tested
+    with pytest.raises(ValueError, match="counters need an aware datetime"):
+        WindowCounter("test", 60).hit("a", naive)
+    bad_name = "invalid counter name"
+    for name, seconds, message in [
+        ("", 60, bad_name),
+        ("with space", 60, bad_name),
+        ("x" * 65, 60, bad_name),
+        ("test", 0, "a counter window lasts at least one second"),
+    ]:
+        with pytest.raises(ValueError, match=message):
             WindowCounter(name, seconds)
 
 

@@ -36,7 +36,13 @@ def two_providers(settings: object) -> Iterator[responses.RequestsMock]:
 
 
 def sign_up(client: APIClient, n: int) -> int:
-    body = {"phone": f"67000{n:04d}", "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
+    body = {
+        "phone": f"67000{n:04d}",
+        "first_name": "A",
+        "last_name": "B",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     return client.post("/api/v1/auth/register/", body, format="json").status_code
 
 

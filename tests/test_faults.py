@@ -50,9 +50,13 @@ FAULTS: dict[str, tuple[Callable[[], AbstractContextManager[object]], int, int]]
     # step: (injection, HTTP status the app sees, SMS that left). A database fault is the seed's error too:
     # 503 `service_unavailable` with Retry-After, never a bare 500.
     "user insert fails": (lambda: patch.object(User.objects, "create", side_effect=DatabaseError("disk full")), 503, 0),
-    "code insert fails": (lambda: patch.object(ActivationToken.objects, "create", side_effect=DatabaseError("disk full")), 503, 0),
+    "code insert fails": (
+        lambda: patch.object(ActivationToken.objects, "create", side_effect=DatabaseError("disk full")), 503, 0
+    ),
     "availability check says no": (lambda: patch.object(SmsBackend, "is_available", return_value=False), 503, 0),
-    "availability check raises": (lambda: patch.object(SmsBackend, "is_available", side_effect=RuntimeError("bug")), 503, 0),
+    "availability check raises": (
+        lambda: patch.object(SmsBackend, "is_available", side_effect=RuntimeError("bug")), 503, 0
+    ),
     "send returns False": (lambda: patch.object(SmsBackend, "send_activation_code", return_value=False), 503, 0),
     "send raises": (lambda: patch.object(SmsBackend, "send", side_effect=requests.ConnectionError("reset")), 503, 0),
     "send times out": (provider_that_hangs, 503, 0),
@@ -61,8 +65,8 @@ FAULTS: dict[str, tuple[Callable[[], AbstractContextManager[object]], int, int]]
 
 
 @pytest.fixture
-def client() -> Iterator[APIClient]:
-    yield APIClient(raise_request_exception=False)
+def client() -> APIClient:
+    return APIClient(raise_request_exception=False)
 
 
 def invariants_hold() -> bool:
@@ -91,5 +95,6 @@ def test_a_fault_at_each_step_leaves_nothing_behind_and_the_retry_works(
 
     retry = client.post("/api/v1/auth/register/", BODY, format="json")
     assert retry.status_code == 201
-    assert User.objects.count() == 1 and ActivationToken.objects.count() == 1
+    assert User.objects.count() == 1
+    assert ActivationToken.objects.count() == 1
     assert invariants_hold()

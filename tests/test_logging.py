@@ -103,14 +103,20 @@ def test_a_failed_login_logs_the_masked_phone_never_the_number_with_the_requests
 ) -> None:
     UserFactory(phone=PHONE)
     response = api_client.post(
-        "/api/v1/auth/login/", {"phone": PHONE, "password": "not-the-password"}, format="json", HTTP_X_REQUEST_ID="req-42"
+        "/api/v1/auth/login/",
+        {"phone": PHONE, "password": "not-the-password"},
+        format="json",
+        HTTP_X_REQUEST_ID="req-42",
     )
     assert response.status_code == 401
     [failure] = [r for r in project_log.records if r.name == "users.services.login"]
-    assert failure.levelno == logging.WARNING and failure.request_id == "req-42"
+    assert failure.levelno == logging.WARNING
+    assert failure.request_id == "req-42"
     text = "\n".join(project_log.lines)
     assert f"Login failed for {MASKED}: wrong password" in text
-    assert PHONE not in text and PHONE[1:] not in text and "670123456" not in text
+    assert PHONE not in text
+    assert PHONE[1:] not in text
+    assert "670123456" not in text
     assert all("req-42" in line for line in project_log.lines)  # Django's "Unauthorized: ..." line too
 
 
@@ -134,9 +140,12 @@ def test_every_response_carries_a_request_id_and_a_proxys_is_kept(api_client: AP
 
 @pytest.mark.django_db
 def test_a_valid_request_id_is_echoed_and_logged(api_client: APIClient, project_log: _Capture) -> None:
-    response = api_client.post("/api/v1/auth/login/", {"phone": PHONE, "password": "x"}, format="json", HTTP_X_REQUEST_ID="lb-1234.abc")
+    response = api_client.post(
+        "/api/v1/auth/login/", {"phone": PHONE, "password": "x"}, format="json", HTTP_X_REQUEST_ID="lb-1234.abc"
+    )
     assert response["X-Request-ID"] == "lb-1234.abc"
-    assert project_log.records and {r.request_id for r in project_log.records} == {"lb-1234.abc"}
+    assert project_log.records
+    assert {r.request_id for r in project_log.records} == {"lb-1234.abc"}
 
 
 @pytest.mark.django_db
@@ -144,10 +153,13 @@ def test_a_valid_request_id_is_echoed_and_logged(api_client: APIClient, project_
 def test_an_invalid_request_id_is_replaced_in_the_response_and_the_logs(
     given: str, api_client: APIClient, project_log: _Capture
 ) -> None:
-    response = api_client.post("/api/v1/auth/login/", {"phone": PHONE, "password": "x"}, format="json", HTTP_X_REQUEST_ID=given)
+    response = api_client.post(
+        "/api/v1/auth/login/", {"phone": PHONE, "password": "x"}, format="json", HTTP_X_REQUEST_ID=given
+    )
     made = response["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
-    assert project_log.records and {r.request_id for r in project_log.records} == {made}
+    assert project_log.records
+    assert {r.request_id for r in project_log.records} == {made}
 
 
 @pytest.mark.django_db
@@ -165,7 +177,9 @@ def test_json_lines_have_the_documented_keys_in_order() -> None:
     RequestIdFilter().filter(record)  # outside a request
     entry = _json_line(record)
     assert list(entry) == FIXED_KEYS
-    assert entry["level"] == "WARNING" and entry["logger"] == "users.services" and entry["request_id"] == "-"
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "users.services"
+    assert entry["request_id"] == "-"
     assert entry["message"] == f"Login failed for {MASKED}: wrong password"
     assert ISO_UTC_MS.match(str(entry["time"]))
     assert entry["time"] == datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
@@ -178,15 +192,19 @@ def test_json_request_id_is_a_dash_without_the_filter_and_text_stays_readable() 
 
 
 def test_json_keeps_extra_fields_after_the_fixed_keys() -> None:
-    entry = _json_line(_record("SMS sent", extra={"provider": "twilio", "attempts": 2, "sent_at": datetime(2026, 1, 2, tzinfo=UTC)}))
+    extra = {"provider": "twilio", "attempts": 2, "sent_at": datetime(2026, 1, 2, tzinfo=UTC)}
+    entry = _json_line(_record("SMS sent", extra=extra))
     assert list(entry)[:5] == FIXED_KEYS
-    assert entry["provider"] == "twilio" and entry["attempts"] == 2
+    assert entry["provider"] == "twilio"
+    assert entry["attempts"] == 2
     assert entry["sent_at"] == "2026-01-02T00:00:00+00:00"  # what json can't encode is written as text
 
 
 def test_an_extra_cannot_overwrite_a_fixed_key() -> None:
     entry = _json_line(_record("real", extra={"level": "forged", "time": "forged", "logger": "forged"}))
-    assert entry["level"] == "WARNING" and entry["logger"] == "users.services" and entry["time"] != "forged"
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "users.services"
+    assert entry["time"] != "forged"
 
 
 def test_json_includes_the_traceback_of_logger_exception() -> None:
@@ -214,8 +232,13 @@ def test_json_includes_the_stack_of_stack_info() -> None:
 @pytest.mark.django_db
 def test_json_leaves_out_djangos_request_object_but_keeps_its_status_code(json_log: _Capture) -> None:
     Client(raise_request_exception=False).get("/api/v1/auth/login/?phone=%2B237670123456")
-    [line] = [json.loads(text) for r, text in zip(json_log.records, json_log.lines, strict=True) if r.name == "django.request"]
-    assert line["status_code"] == 405 and line["message"] == "Method Not Allowed: /api/v1/auth/login/"
+    [line] = [
+        json.loads(text)
+        for r, text in zip(json_log.records, json_log.lines, strict=True)
+        if r.name == "django.request"
+    ]
+    assert line["status_code"] == 405
+    assert line["message"] == "Method Not Allowed: /api/v1/auth/login/"
     assert "request" not in line  # its str() is "<WSGIRequest: GET '/...?phone=%2B237670123456'>"
 
 
@@ -226,7 +249,11 @@ def test_log_format_json_makes_the_settings_print_json_lines() -> None:
         "logging.getLogger('users.services').warning('Login failed for %s', '+237******456', extra={'attempts': 3})"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "waterbill.test_settings", "LOG_FORMAT": "json"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     entry = json.loads(done.stderr)
     assert list(entry) == [*FIXED_KEYS, "attempts"]
-    assert entry["message"] == "Login failed for +237******456" and entry["request_id"] == "-" and entry["attempts"] == 3
+    assert entry["message"] == "Login failed for +237******456"
+    assert entry["request_id"] == "-"
+    assert entry["attempts"] == 3

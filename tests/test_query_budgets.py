@@ -20,7 +20,13 @@ from users.models import User
 from users.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
-BODY = {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+BODY = {
+    "phone": "670123456",
+    "first_name": "Awa",
+    "last_name": "Ngono",
+    "password": PASSWORD,
+    "password_confirm": PASSWORD,
+}
 
 
 def onboard(client: APIClient, outbox: list[SmsMessage]) -> dict[str, Any]:
@@ -64,15 +70,20 @@ def test_me_queries(auth_client: APIClient, django_assert_max_num_queries: Calla
         assert auth_client.get("/api/v1/users/me/").status_code == 200
 
 
-def test_refresh_queries(api_client: APIClient, sms_outbox: list[SmsMessage], django_assert_max_num_queries: Callable[..., Any]) -> None:
+def test_refresh_queries(
+    api_client: APIClient, sms_outbox: list[SmsMessage], django_assert_max_num_queries: Callable[..., Any]
+) -> None:
     pair = onboard(api_client, sms_outbox)
     # blacklist check; SELECT user; SAVEPOINT; SELECT outstanding; SAVEPOINT; INSERT blacklisted; RELEASE;
     # INSERT outstanding (the new token); RELEASE
     with django_assert_max_num_queries(9):
-        assert api_client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json").status_code == 200
+        refreshed = api_client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+        assert refreshed.status_code == 200
 
 
-def test_admin_user_list_has_no_n_plus_one(admin_user_client: APIClient, django_assert_max_num_queries: Callable[..., Any]) -> None:
+def test_admin_user_list_has_no_n_plus_one(
+    admin_user_client: APIClient, django_assert_max_num_queries: Callable[..., Any]
+) -> None:
     from users.tests.factories import ActivationTokenFactory
 
     ActivationTokenFactory.create_batch(30)
@@ -92,8 +103,12 @@ def admin_user_client() -> Any:
 def test_onboarding_costs_exactly_one_password_hash(api_client: APIClient, sms_outbox: list[SmsMessage]) -> None:
     """register -> activate -> first authenticated call: one hash, since activation answers the tokens."""
     with (
-        patch.object(hashers.MD5PasswordHasher, "encode", autospec=True, side_effect=hashers.MD5PasswordHasher.encode) as encode,
-        patch.object(hashers.MD5PasswordHasher, "verify", autospec=True, side_effect=hashers.MD5PasswordHasher.verify) as verify,
+        patch.object(
+            hashers.MD5PasswordHasher, "encode", autospec=True, side_effect=hashers.MD5PasswordHasher.encode
+        ) as encode,
+        patch.object(
+            hashers.MD5PasswordHasher, "verify", autospec=True, side_effect=hashers.MD5PasswordHasher.verify
+        ) as verify,
     ):
         pair = onboard(api_client, sms_outbox)
         api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")

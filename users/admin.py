@@ -115,7 +115,10 @@ class UserAdmin(DjangoUserAdmin):
         )}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "usable_password", "password1", "password2")}),
+        (None, {
+            "classes": ("wide",),
+            "fields": ("phone", "first_name", "last_name", "usable_password", "password1", "password2"),
+        }),
     )
 
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[admin.options.InlineModelAdmin]]:

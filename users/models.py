@@ -71,7 +71,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     """An account identified by its mobile phone number (E.164), inactive until its SMS code is entered."""
 
     phone = models.CharField(
-        _("phone number"), max_length=16, unique=True, validators=[validate_phone], help_text=_("E.164, e.g. +237670123456")
+        _("phone number"),
+        max_length=16,
+        unique=True,
+        validators=[validate_phone],
+        help_text=_("E.164, e.g. +237670123456"),
     )
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
@@ -137,7 +141,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def signup_token_matches(self, token: str) -> bool:
         """Constant-time check of `token` against this pending sign-up's secret."""
-        return bool(self.signup_token_hash) and hmac.compare_digest(self.signup_token_hash, self.hash_signup_token(token))
+        return bool(self.signup_token_hash) and hmac.compare_digest(
+            self.signup_token_hash, self.hash_signup_token(token)
+        )
 
 
 class ActivationTokenQuerySet(models.QuerySet["ActivationToken"]):

@@ -12,10 +12,10 @@ def _minutes() -> int:
 
 def activation_text(code: str) -> str:
     """The activation SMS carrying `code`."""
-    return gettext("WaterBill: your activation code is %(code)s. It expires in %(minutes)d minutes. Never share it.") % {
-        "code": code,
-        "minutes": _minutes(),
-    }
+    message = gettext(
+        "WaterBill: your activation code is %(code)s. It expires in %(minutes)d minutes. Never share it."
+    )
+    return message % {"code": code, "minutes": _minutes()}
 
 
 def reset_text(code: str) -> str:

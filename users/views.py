@@ -320,8 +320,10 @@ class PasswordResetConfirmView(PublicAPIView):
         request=s.PasswordResetConfirmSerializer,
         responses={
             200: s.TokenPairSerializer,
-            400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or `code_attempts_exceeded`; "
-                              "`new_password`: Django's validator codes."),
+            400: _bad_request(
+                "`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or `code_attempts_exceeded`; "
+                "`new_password`: Django's validator codes."
+            ),
             429: _error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
         tags=["auth"],
@@ -356,7 +358,9 @@ class PhoneChangeView(AccountAPIView):
         serializer = s.PhoneChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = PhoneChangeService.request_change(self.account(request), **serializer.validated_data)
-        return Response(s.PhoneChangeRequestedSerializer({"code_expires_at": row.expires_at}).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            s.PhoneChangeRequestedSerializer({"code_expires_at": row.expires_at}).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class PhoneChangeConfirmView(AccountAPIView):

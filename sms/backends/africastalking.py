@@ -46,9 +46,13 @@ class SmsBackend(BaseSmsBackend):
         )
         if response.status_code in (401, 403):
             logger.error("Africa's Talking refused our API key (HTTP %s)", response.status_code)
-            raise SmsConfigurationError(f"africastalking answered HTTP {response.status_code}", provider_code=response.status_code)
+            raise SmsConfigurationError(
+                f"africastalking answered HTTP {response.status_code}", provider_code=response.status_code
+            )
         if not 200 <= response.status_code < 300:
-            raise SmsNotProcessed(f"africastalking answered HTTP {response.status_code}", provider_code=response.status_code)
+            raise SmsNotProcessed(
+                f"africastalking answered HTTP {response.status_code}", provider_code=response.status_code
+            )
         recipients = (http.json_body(response).get("SMSMessageData") or {}).get("Recipients") or []
         status = recipients[0].get("statusCode") if recipients and isinstance(recipients[0], dict) else None
         description = f"africastalking recipient status {status}"

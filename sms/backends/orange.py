@@ -18,7 +18,7 @@ from sms.exceptions import (
 )
 
 logger = logging.getLogger(__name__)
-TOKEN_CACHE_KEY = "sms:orange:token"
+TOKEN_CACHE_KEY = "sms:orange:token"  # noqa: S105 -- the cache key's name, not a token
 
 
 class SmsBackend(BaseSmsBackend):
@@ -61,9 +61,13 @@ class SmsBackend(BaseSmsBackend):
         body = http.json_body(response)
         if response.status_code in (400, 401, 403):
             logger.error("Orange refused our client credentials (HTTP %s)", response.status_code)
-            raise SmsConfigurationError(f"orange token refused: HTTP {response.status_code}", provider_code=response.status_code)
+            raise SmsConfigurationError(
+                f"orange token refused: HTTP {response.status_code}", provider_code=response.status_code
+            )
         if response.status_code != 200 or not body.get("access_token"):
-            raise SmsNotProcessed(f"orange token endpoint answered HTTP {response.status_code}", provider_code=response.status_code)
+            raise SmsNotProcessed(
+                f"orange token endpoint answered HTTP {response.status_code}", provider_code=response.status_code
+            )
         try:
             lifetime = int(body.get("expires_in") or 3600)
         except (TypeError, ValueError):
@@ -74,7 +78,11 @@ class SmsBackend(BaseSmsBackend):
     def send(self, phone: str, text: str) -> None:
         """POST the message; return on 201. Raises SmsNumberRejected (SVC0004) or an SmsUnavailable outcome."""
         url = f"{self.api_url}/smsmessaging/v1/outbound/{quote(self.sender_address, safe='')}/requests"
-        message = {"address": f"tel:{phone}", "senderAddress": self.sender_address, "outboundSMSTextMessage": {"message": text}}
+        message = {
+            "address": f"tel:{phone}",
+            "senderAddress": self.sender_address,
+            "outboundSMSTextMessage": {"message": text},
+        }
         if self.sender_name:
             message["senderName"] = self.sender_name
         for renew in (False, True):

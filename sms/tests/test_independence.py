@@ -11,7 +11,8 @@ SMS_DIR = Path(sms.__file__).parent
 
 
 def imported_modules(tree: ast.AST) -> list[str]:
-    """Every absolute module an `import` or `from ... import` statement of `tree` names (relative ones stay inside sms)."""
+    """Every absolute module an `import` or `from ... import` statement of `tree` names (relative ones stay
+    inside sms)."""
     names: list[str] = []
     for node in ast.walk(tree):  # walk, not the top level: imports inside functions and TYPE_CHECKING count too
         if isinstance(node, ast.Import):

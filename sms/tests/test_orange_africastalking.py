@@ -41,10 +41,16 @@ def orange_backend(settings: object) -> orange.SmsBackend:
 
 
 def token(wire: responses.RequestsMock, value: str = "tok-1", status: int = 200) -> None:
-    wire.post(f"{ORANGE}/oauth/v3/token", json={"token_type": "Bearer", "access_token": value, "expires_in": "3600"}, status=status)
+    wire.post(
+        f"{ORANGE}/oauth/v3/token",
+        json={"token_type": "Bearer", "access_token": value, "expires_in": "3600"},
+        status=status,
+    )
 
 
-def test_orange_accepts_with_a_token_fetched_once_and_cached(orange_backend: orange.SmsBackend, wire: responses.RequestsMock) -> None:
+def test_orange_accepts_with_a_token_fetched_once_and_cached(
+    orange_backend: orange.SmsBackend, wire: responses.RequestsMock
+) -> None:
     token(wire)
     wire.post(SEND, json={"outboundSMSMessageRequest": {}}, status=201)
     orange_backend.send_activation_code(PHONE, "123456")
@@ -54,7 +60,8 @@ def test_orange_accepts_with_a_token_fetched_once_and_cached(orange_backend: ora
     assert parse_qs(calls[0].body) == {"grant_type": ["client_credentials"]}
     assert calls[0].headers["Authorization"].startswith("Basic ")
     body = json.loads(calls[1].body)["outboundSMSMessageRequest"]
-    assert body["address"] == f"tel:{PHONE}" and body["senderName"] == "WaterBill"
+    assert body["address"] == f"tel:{PHONE}"
+    assert body["senderName"] == "WaterBill"
     assert "123456" in body["outboundSMSTextMessage"]["message"]
     assert calls[1].headers["Authorization"] == "Bearer tok-1"
 
@@ -74,8 +81,18 @@ def test_orange_renews_the_token_once_on_a_401(orange_backend: orange.SmsBackend
 @pytest.mark.parametrize(
     ("status", "body", "outcome", "code"),
     [
-        (400, {"requestError": {"serviceException": {"messageId": "SVC0004", "text": "No valid addresses"}}}, SmsNumberRejected, "SVC0004"),
-        (403, {"requestError": {"policyException": {"messageId": "POL0001", "text": "Not enough credit"}}}, SmsConfigurationError, "POL0001"),
+        (
+            400,
+            {"requestError": {"serviceException": {"messageId": "SVC0004", "text": "No valid addresses"}}},
+            SmsNumberRejected,
+            "SVC0004",
+        ),
+        (
+            403,
+            {"requestError": {"policyException": {"messageId": "POL0001", "text": "Not enough credit"}}},
+            SmsConfigurationError,
+            "POL0001",
+        ),
         (400, {"requestError": {"serviceException": {"messageId": "SVC0002"}}}, SmsConfigurationError, "SVC0002"),
         (500, {}, SmsNotProcessed, 500),
         (503, {}, SmsNotProcessed, 503),
@@ -83,7 +100,12 @@ def test_orange_renews_the_token_once_on_a_401(orange_backend: orange.SmsBackend
     ],
 )
 def test_orange_answers_map_onto_outcomes(
-    orange_backend: orange.SmsBackend, wire: responses.RequestsMock, status: int, body: dict, outcome: type, code: object
+    orange_backend: orange.SmsBackend,
+    wire: responses.RequestsMock,
+    status: int,
+    body: dict,
+    outcome: type,
+    code: object,
 ) -> None:
     token(wire)
     wire.post(SEND, json=body, status=status)
@@ -92,14 +114,25 @@ def test_orange_answers_map_onto_outcomes(
     assert caught.value.provider_code == code
 
 
-def test_orange_refused_credentials_are_a_configuration_problem(orange_backend: orange.SmsBackend, wire: responses.RequestsMock) -> None:
+def test_orange_refused_credentials_are_a_configuration_problem(
+    orange_backend: orange.SmsBackend, wire: responses.RequestsMock
+) -> None:
     wire.post(f"{ORANGE}/oauth/v3/token", json={"error": "invalid_client"}, status=401)
     with pytest.raises(SmsConfigurationError):
         orange_backend.send(PHONE, "x")
 
 
-@pytest.mark.parametrize(("error", "outcome"), [(requests.ConnectTimeout(), SmsNotProcessed), (requests.ReadTimeout(), SmsOutcomeUnknown), (requests.ConnectionError(), SmsNotProcessed)])
-def test_orange_network_failures(orange_backend: orange.SmsBackend, wire: responses.RequestsMock, error: Exception, outcome: type) -> None:
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (requests.ConnectTimeout(), SmsNotProcessed),
+        (requests.ReadTimeout(), SmsOutcomeUnknown),
+        (requests.ConnectionError(), SmsNotProcessed),
+    ],
+)
+def test_orange_network_failures(
+    orange_backend: orange.SmsBackend, wire: responses.RequestsMock, error: Exception, outcome: type
+) -> None:
     token(wire)
     wire.post(SEND, body=error)
     with pytest.raises(outcome):
@@ -122,16 +155,25 @@ def at_backend(settings: object) -> africastalking.SmsBackend:
 
 
 def recipient(status: int) -> dict:
-    return {"SMSMessageData": {"Message": "Sent to 1/1", "Recipients": [{"statusCode": status, "number": PHONE, "status": "x"}]}}
+    return {
+        "SMSMessageData": {
+            "Message": "Sent to 1/1",
+            "Recipients": [{"statusCode": status, "number": PHONE, "status": "x"}],
+        }
+    }
 
 
-def test_africastalking_accepts_with_the_api_key_header(at_backend: africastalking.SmsBackend, wire: responses.RequestsMock) -> None:
+def test_africastalking_accepts_with_the_api_key_header(
+    at_backend: africastalking.SmsBackend, wire: responses.RequestsMock
+) -> None:
     wire.post(AT, json=recipient(101), status=201)
     at_backend.send_activation_code(PHONE, "123456")
     request = wire.calls[0].request
     assert request.headers["apiKey"] == "key"
     form = parse_qs(request.body)
-    assert form["username"] == ["waterbill"] and form["to"] == [PHONE] and form["from"] == ["WaterBill"]
+    assert form["username"] == ["waterbill"]
+    assert form["to"] == [PHONE]
+    assert form["from"] == ["WaterBill"]
     assert "123456" in form["message"][0]
 
 
@@ -150,14 +192,20 @@ def test_africastalking_recipient_status_inside_a_2xx_decides(
     assert caught.value.provider_code == status
 
 
-@pytest.mark.parametrize(("http_status", "outcome"), [(401, SmsConfigurationError), (500, SmsNotProcessed), (503, SmsNotProcessed)])
-def test_africastalking_http_errors(at_backend: africastalking.SmsBackend, wire: responses.RequestsMock, http_status: int, outcome: type) -> None:
+@pytest.mark.parametrize(
+    ("http_status", "outcome"), [(401, SmsConfigurationError), (500, SmsNotProcessed), (503, SmsNotProcessed)]
+)
+def test_africastalking_http_errors(
+    at_backend: africastalking.SmsBackend, wire: responses.RequestsMock, http_status: int, outcome: type
+) -> None:
     wire.post(AT, body="error", status=http_status)
     with pytest.raises(outcome):
         at_backend.send(PHONE, "x")
 
 
-def test_africastalking_read_timeout_is_an_unknown_outcome(at_backend: africastalking.SmsBackend, wire: responses.RequestsMock) -> None:
+def test_africastalking_read_timeout_is_an_unknown_outcome(
+    at_backend: africastalking.SmsBackend, wire: responses.RequestsMock
+) -> None:
     wire.post(AT, body=requests.ReadTimeout())
     with pytest.raises(SmsOutcomeUnknown):
         at_backend.send(PHONE, "x")

@@ -98,7 +98,9 @@ class Lockout:
         delay = min(settings.ACTIVATION_LOCKOUT_BASE * 2 ** min(excess, 16), settings.ACTIVATION_LOCKOUT_MAX)
         setattr(user, self.locked_until, now + delay)
         user.save(update_fields=[self.locked_until])
-        logger.warning("%s of %s locked for %s after %d wrong codes", self.failures, mask_phone(user.phone), delay, failures)
+        logger.warning(
+            "%s of %s locked for %s after %d wrong codes", self.failures, mask_phone(user.phone), delay, failures
+        )
         return self.error(retry_after=seconds_until(now + delay, now))
 
 
@@ -110,7 +112,9 @@ CLAIM = Lockout("claim_failures", "claim_locked_until", ActivationLocked)
 CODES = Lockout("code_failures", "code_locked_until", CodeLocked)
 
 
-def check_code(row: SentCode, code: str, user: User, lockout: Lockout, now: datetime, *, per_code: bool = True) -> DomainError | None:
+def check_code(
+    row: SentCode, code: str, user: User, lockout: Lockout, now: datetime, *, per_code: bool = True
+) -> DomainError | None:
     """The verdict on `code` for the locked `row` of the locked `user`, inside the caller's transaction.
 
     None when it may be used. Otherwise the error to answer: the lockout's lock, CodeAttemptsExceeded (the

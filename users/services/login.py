@@ -34,7 +34,9 @@ def login(*, phone: str, password: str, client_ip: str | None = None, now: datet
     if user is None:
         make_password(password)  # same cost as a real check: timing does not reveal unknown numbers
     if user is None or not user.check_password(password):
-        logger.warning("Login failed for %s: %s", mask_phone(phone), "unknown phone" if user is None else "wrong password")
+        logger.warning(
+            "Login failed for %s: %s", mask_phone(phone), "unknown phone" if user is None else "wrong password"
+        )
         raise InvalidCredentials()
     attempt.forgive()
     if user.is_pending:
@@ -57,7 +59,9 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
     """
     if not user.check_password(current_password):
         logger.warning("Password change refused for %s: wrong current password", mask_phone(user.phone))
-        raise ValidationFailed({"current_password": [(_("Your current password is not correct."), "password_incorrect")]})
+        raise ValidationFailed(
+            {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
+        )
     check_password_rules(new_password, user, "new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])

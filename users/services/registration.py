@@ -88,7 +88,9 @@ def register(
         record_failure(phone, "activation", exc)
         raise
     logger.info(
-        "User %s %s and activation code sent", mask_phone(user.phone), "created" if existing is None else "re-registered"
+        "User %s %s and activation code sent",
+        mask_phone(user.phone),
+        "created" if existing is None else "re-registered",
     )
     return Registration(
         user=user,

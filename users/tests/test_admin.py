@@ -30,13 +30,16 @@ def test_changelist_lists_searches_and_filters(admin_client: Client) -> None:
 
     page = admin_client.get(url)
     assert page.status_code == 200
-    assert b"+237670000001" in page.content and b"+237670000002" in page.content
+    assert b"+237670000001" in page.content
+    assert b"+237670000002" in page.content
 
     found = admin_client.get(url, {"q": "Bih"})
-    assert b"+237670000002" in found.content and b"+237670000001" not in found.content
+    assert b"+237670000002" in found.content
+    assert b"+237670000001" not in found.content
 
     pending = admin_client.get(url, {"is_active__exact": "0"})
-    assert b"+237670000002" in pending.content and b"+237670000001" not in pending.content
+    assert b"+237670000002" in pending.content
+    assert b"+237670000001" not in pending.content
 
 
 def test_change_page_shows_codes_without_their_hash(admin_client: Client) -> None:
@@ -81,14 +84,20 @@ def test_admin_created_user_is_active_at_once(admin_client: Client) -> None:
     )
     assert response.status_code == 302, response.content[:2000]
     user = User.objects.get(phone="+237670555555")
-    assert user.is_active and user.activated_at is not None
+    assert user.is_active
+    assert user.activated_at is not None
     assert user.check_password("Guichet-Douala-2026")
 
 
 def test_admin_form_refuses_an_invalid_phone(admin_client: Client) -> None:
     response = admin_client.post(
         reverse("admin:users_user_add"),
-        {"phone": "12", "usable_password": "true", "password1": "Guichet-Douala-2026", "password2": "Guichet-Douala-2026"},
+        {
+            "phone": "12",
+            "usable_password": "true",
+            "password1": "Guichet-Douala-2026",
+            "password2": "Guichet-Douala-2026",
+        },
     )
     assert response.status_code == 200
     assert [e.code for e in response.context["adminform"].form.errors.as_data()["phone"]] == ["phone_invalid"]
@@ -107,7 +116,13 @@ def test_activating_by_hand_records_activated_at_so_a_later_ban_holds(admin_clie
     user.refresh_from_db()
     assert user.activated_at is not None
     User.objects.filter(pk=user.pk).update(is_active=False)  # banned
-    data = {"phone": user.phone, "first_name": "X", "last_name": "Y", "password": PASSWORD, "password_confirm": PASSWORD}
+    data = {
+        "phone": user.phone,
+        "first_name": "X",
+        "last_name": "Y",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     with pytest.raises(PhoneTaken):
         AuthService.register_user(data)
 
@@ -120,7 +135,13 @@ def test_failed_sends_are_listed_for_the_admin(admin_client: Client) -> None:
     from users.models import SmsFailure
     from users.services import AuthService
 
-    data = {"phone": "670123456", "first_name": "A", "last_name": "B", "password": "Tr0ub4dor&3-eau", "password_confirm": "Tr0ub4dor&3-eau"}
+    data = {
+        "phone": "670123456",
+        "first_name": "A",
+        "last_name": "B",
+        "password": "Tr0ub4dor&3-eau",
+        "password_confirm": "Tr0ub4dor&3-eau",
+    }
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNotProcessed("down", provider_code=20500)):
         with pytest.raises(SmsServiceUnavailable) as caught:
             AuthService.register_user(data)
@@ -130,7 +151,9 @@ def test_failed_sends_are_listed_for_the_admin(admin_client: Client) -> None:
     assert failure.provider_code == "SmsNotProcessed 20500"
     assert not User.objects.filter(phone="+237670123456").exists()  # the sign-up itself left nothing
     page = admin_client.get(reverse("admin:users_smsfailure_changelist"))
-    assert page.status_code == 200 and b"+237670123456" in page.content and b"20500" in page.content
+    assert page.status_code == 200
+    assert b"+237670123456" in page.content
+    assert b"20500" in page.content
 
 
 def test_the_user_list_shows_pending_active_and_disabled(admin_client: Client) -> None:

@@ -29,7 +29,13 @@ def gateway() -> Iterator[MagicMock]:
 
 def sign_up() -> None:
     AuthService.register_user(
-        {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+        {
+            "phone": "670123456",
+            "first_name": "Awa",
+            "last_name": "Ngono",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        }
     )
 
 

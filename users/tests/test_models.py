@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def test_create_user_normalises_the_phone_and_starts_pending() -> None:
     user = User.objects.create_user("6 70 12 34 56", "pw-Secret-123")
     assert user.phone == "+237670123456"
-    assert not user.is_active and user.activated_at is None and user.is_pending
+    assert not user.is_active
+    assert user.activated_at is None
+    assert user.is_pending
     assert user.check_password("pw-Secret-123")
 
 
@@ -39,8 +41,11 @@ def test_createsuperuser_makes_an_active_staff_user(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "admin-Pass-2026")
     call_command("createsuperuser", "--noinput", "--phone", "670000001", stdout=io.StringIO())
     admin = User.objects.get(phone="+237670000001")
-    assert admin.is_active and admin.is_staff and admin.is_superuser
-    assert admin.activated_at is not None and not admin.is_pending
+    assert admin.is_active
+    assert admin.is_staff
+    assert admin.is_superuser
+    assert admin.activated_at is not None
+    assert not admin.is_pending
     assert admin.check_password("admin-Pass-2026")
 
 

@@ -7,7 +7,9 @@ import pytest
 from users.phone import InvalidPhoneNumber, mask_phone, normalize_phone
 
 
-@pytest.mark.parametrize("raw", ["670123456", "+237 6 70 12 34 56", "00237670123456", "+237670123456", " 6-70-12-34-56 "])
+@pytest.mark.parametrize(
+    "raw", ["670123456", "+237 6 70 12 34 56", "00237670123456", "+237670123456", " 6-70-12-34-56 "]
+)
 def test_accepted_spellings_give_e164(raw: str) -> None:
     assert normalize_phone(raw) == "+237670123456"
 

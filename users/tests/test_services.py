@@ -25,7 +25,13 @@ PHONE = "+237670123456"
 
 
 def sign_up(phone: str = "670123456", **overrides: str) -> User:
-    data = {"phone": phone, "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD, "password_confirm": PASSWORD}
+    data = {
+        "phone": phone,
+        "first_name": "Awa",
+        "last_name": "Ngono",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     return AuthService.register_user({**data, **overrides})
 
 
@@ -44,7 +50,13 @@ def test_registration_sends_one_sms_with_the_code(sms_outbox: list[SmsMessage]) 
 
 def test_registration_reports_expiry_and_resend_time() -> None:
     now = timezone.now()
-    data = {"phone": "670123456", "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
+    data = {
+        "phone": "670123456",
+        "first_name": "A",
+        "last_name": "B",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     registration = AuthService.register(**signup(data), now=now)
     assert registration.code_expires_at == now + timedelta(minutes=10)
     assert registration.resend_available_at == now + timedelta(seconds=60)
@@ -109,7 +121,8 @@ def test_pending_account_with_a_live_code_is_not_replaced() -> None:
         sign_up(first_name="Squatter", password="Squatter-Pass-1", password_confirm="Squatter-Pass-1")
     assert caught.value.code == "phone_taken"
     user = User.objects.get()
-    assert user.first_name == token.user.first_name and user.check_password(PASSWORD)
+    assert user.first_name == token.user.first_name
+    assert user.check_password(PASSWORD)
     assert ActivationToken.objects.get() == token  # no new code either
 
 
@@ -118,13 +131,18 @@ def test_pending_account_with_expired_code_is_replaced(sms_outbox: list[SmsMessa
     user = sign_up(first_name="New")
     assert user.pk == old.user.pk
     user.refresh_from_db()
-    assert user.first_name == "New" and user.check_password(PASSWORD) and user.is_pending
+    assert user.first_name == "New"
+    assert user.check_password(PASSWORD)
+    assert user.is_pending
     assert ActivationToken.objects.live(timezone.now()).get().matches(code_of(sms_outbox[-1]))
 
 
 def test_failed_replacement_leaves_the_old_account_untouched() -> None:
     old = ActivationTokenFactory.expired(user__phone=PHONE, user__first_name="Old")
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
+    with (
+        patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")),
+        pytest.raises(e.SmsServiceUnavailable),
+    ):
         sign_up(first_name="New")
     old.user.refresh_from_db()
     assert old.user.first_name == "Old"
@@ -136,7 +154,9 @@ def test_deactivated_account_is_not_replaceable() -> None:
     with pytest.raises(e.PhoneTaken):
         sign_up(first_name="Squatter")
     disabled.refresh_from_db()
-    assert disabled.first_name != "Squatter" and not disabled.is_active and disabled.activated_at is not None
+    assert disabled.first_name != "Squatter"
+    assert not disabled.is_active
+    assert disabled.activated_at is not None
 
 
 def test_concurrent_insert_of_the_same_phone_is_phone_taken_not_a_crash(sms_outbox: list[SmsMessage]) -> None:
@@ -162,7 +182,8 @@ def test_right_code_activates_and_consumes_it() -> None:
     token = ActivationTokenFactory(user__phone=PHONE, code="246810")
     now = timezone.now()
     user = ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN, now=now)
-    assert user.is_active and user.activated_at == now
+    assert user.is_active
+    assert user.activated_at == now
     token.refresh_from_db()
     assert token.used_at == now
     with pytest.raises(e.CodeUsed):
@@ -178,7 +199,8 @@ def test_wrong_code_counts_attempts_until_the_code_dies() -> None:
     with pytest.raises(e.CodeAttemptsExceeded):
         ActivationService.activate(phone=PHONE, code="000000", signup_token=SIGNUP_TOKEN)
     with pytest.raises(e.CodeAttemptsExceeded):
-        ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN)  # even the right code: it is dead
+        # even the right code: it is dead
+        ActivationService.activate(phone=PHONE, code="246810", signup_token=SIGNUP_TOKEN)
     token.refresh_from_db()
     assert token.attempts == 5
     assert not User.objects.get(phone=PHONE).is_active
@@ -216,7 +238,9 @@ def test_resend_replaces_the_code(sms_outbox: list[SmsMessage]) -> None:
     ActivationService.resend_activation_code(PHONE, now=now)
     new_code = code_of(sms_outbox[-1])
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(phone=PHONE, code="111111" if new_code != "111111" else "222222", signup_token=SIGNUP_TOKEN, now=now)
+        ActivationService.activate(
+            phone=PHONE, code="111111" if new_code != "111111" else "222222", signup_token=SIGNUP_TOKEN, now=now
+        )
     assert ActivationService.activate(phone=PHONE, code=new_code, signup_token=SIGNUP_TOKEN, now=now).is_active
 
 
@@ -260,7 +284,10 @@ def test_resend_to_unknown_or_active_phone_answers_alike_and_sends_nothing(
 
 def test_a_failed_resend_keeps_the_old_code_and_does_not_count(sms_outbox: list[SmsMessage]) -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
+    with (
+        patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")),
+        pytest.raises(e.SmsServiceUnavailable),
+    ):
         ActivationService.resend_activation_code(PHONE)
     ActivationService.resend_activation_code(PHONE)  # not 429: the failed send left no code to count
     assert len(sms_outbox) == 1
@@ -269,7 +296,10 @@ def test_a_failed_resend_keeps_the_old_code_and_does_not_count(sms_outbox: list[
 
 def test_old_code_survives_a_failed_resend() -> None:
     ActivationTokenFactory(user__phone=PHONE, code="111111")
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
+    with (
+        patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")),
+        pytest.raises(e.SmsServiceUnavailable),
+    ):
         ActivationService.resend_activation_code(PHONE)
     assert ActivationService.activate(phone=PHONE, code="111111", signup_token=SIGNUP_TOKEN).is_active
 
@@ -320,13 +350,17 @@ def test_login_refusals(setup: str, password: str, error: type[Exception]) -> No
 # --- Logs ------------------------------------------------------------------------------------------------
 
 
-def test_logs_mask_phones_and_never_contain_codes(caplog: pytest.LogCaptureFixture, sms_outbox: list[SmsMessage]) -> None:
+def test_logs_mask_phones_and_never_contain_codes(
+    caplog: pytest.LogCaptureFixture, sms_outbox: list[SmsMessage]
+) -> None:
     caplog.set_level(logging.INFO)
     data = {"phone": PHONE, "first_name": "A", "last_name": "B", "password": PASSWORD, "password_confirm": PASSWORD}
     registration = AuthService.register(**signup(data))
     code = code_of(sms_outbox[0])
     with pytest.raises(e.CodeInvalid):
-        ActivationService.activate(phone=PHONE, code="000000" if code != "000000" else "111111", signup_token=registration.signup_token)
+        ActivationService.activate(
+            phone=PHONE, code="000000" if code != "000000" else "111111", signup_token=registration.signup_token
+        )
     ActivationService.activate(phone=PHONE, code=code, signup_token=registration.signup_token)
     AuthService.login(phone=PHONE, password=PASSWORD)
 
@@ -335,11 +369,13 @@ def test_logs_mask_phones_and_never_contain_codes(caplog: pytest.LogCaptureFixtu
     assert code not in caplog.text
     assert registration.signup_token not in caplog.text
     levels = {(r.levelname, r.getMessage().split(" ")[0]) for r in caplog.records}
-    assert ("INFO", "User") in levels and ("WARNING", "Activation") in levels
+    assert ("INFO", "User") in levels
+    assert ("WARNING", "Activation") in levels
 
 
 def test_sms_failures_are_logged_as_errors_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsUnavailable("twilio answered HTTP 500", provider_code=20500)):
+    failure = SmsUnavailable("twilio answered HTTP 500", provider_code=20500)
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=failure):
         with pytest.raises(e.SmsServiceUnavailable):
             sign_up()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
@@ -348,10 +384,14 @@ def test_sms_failures_are_logged_as_errors_with_the_reason(caplog: pytest.LogCap
 
 
 def test_an_unexpected_gateway_exception_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=KeyError("bug")), pytest.raises(e.SmsServiceUnavailable):
+    with (
+        patch("sms.backends.locmem.SmsBackend.send", side_effect=KeyError("bug")),
+        pytest.raises(e.SmsServiceUnavailable),
+    ):
         sign_up()
     [record] = [r for r in caplog.records if "unexpectedly" in r.getMessage()]
-    assert record.exc_info is not None and "KeyError" in record.getMessage()
+    assert record.exc_info is not None
+    assert "KeyError" in record.getMessage()
 
 
 def test_re_registration_counts_against_the_hourly_limit(sms_outbox: list[SmsMessage]) -> None:
@@ -367,7 +407,10 @@ def test_re_registration_counts_against_the_hourly_limit(sms_outbox: list[SmsMes
 
 def test_a_failed_re_registration_does_not_count_against_the_limits() -> None:
     ActivationTokenFactory.expired(user__phone=PHONE)
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")), pytest.raises(e.SmsServiceUnavailable):
+    with (
+        patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")),
+        pytest.raises(e.SmsServiceUnavailable),
+    ):
         sign_up()
     assert sign_up().phone == PHONE  # not 429: the failed attempt left no code to count
 

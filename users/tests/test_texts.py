@@ -43,7 +43,9 @@ def test_activation_text_follows_the_active_language() -> None:
 
 
 @pytest.mark.parametrize("text", TEXTS, ids=lambda text: text.__name__)
-@pytest.mark.parametrize(("language", "lifetime"), [("fr", "Il expire dans 15 minutes."), ("en", "It expires in 15 minutes.")])
+@pytest.mark.parametrize(
+    ("language", "lifetime"), [("fr", "Il expire dans 15 minutes."), ("en", "It expires in 15 minutes.")]
+)
 @override_settings(ACTIVATION_CODE_TTL=timedelta(minutes=15))
 def test_every_text_states_the_code_lifetime(text: Callable[[str], str], language: str, lifetime: str) -> None:
     with translation.override(language):

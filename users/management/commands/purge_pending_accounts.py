@@ -41,4 +41,6 @@ class Command(BaseCommand):
             # Locked and re-checked in the same statement set: an account activated meanwhile is not deleted.
             ids = list(stale.select_for_update().values_list("pk", flat=True))
             User.objects.filter(pk__in=ids, is_active=False, activated_at__isnull=True).delete()
-        self.stdout.write(self.style.SUCCESS(f"Deleted {len(ids)} never-activated account(s) older than {days} day(s)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Deleted {len(ids)} never-activated account(s) older than {days} day(s).")
+        )
