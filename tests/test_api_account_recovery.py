@@ -46,8 +46,18 @@ def test_reset_sends_a_code_and_the_confirmation_ends_every_session(
     )
     assert confirmed.status_code == 200
     assert set(confirmed.json()) == {"access", "refresh"}
+    assert confirmed["Cache-Control"] == "no-store"
     old_refresh = api_client.post("/api/v1/auth/token/refresh/", {"refresh": old_session["refresh"]}, format="json")
     assert old_refresh.status_code == 401
+    assert old_refresh.json()["code"] == "token_not_valid"  # blacklisted with its session
+    old_access = api_client.get("/api/v1/users/me/", HTTP_AUTHORIZATION=f"Bearer {old_session['access']}")
+    assert old_access.status_code == 401  # at once, not when the access token expires
+    assert old_access.json()["code"] == "session_ended"
+    reset_sms, notice = sms_outbox[-2:]
+    assert notice == SmsMessage(
+        phone="+237670123456",
+        text="WaterBill: the password of your account was changed. If this was not you, reset it now in the app.",
+    )
 
     def login(password: str) -> Response:
         return api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": password}, format="json")
@@ -56,7 +66,7 @@ def test_reset_sends_a_code_and_the_confirmation_ends_every_session(
     assert login(PASSWORD).status_code == 401
     again = api_client.post(
         CONFIRM,
-        {"phone": "670123456", "code": code_in(sms_outbox[-1]), "new_password": "Autre-Robinet-88"},
+        {"phone": "670123456", "code": code_in(reset_sms), "new_password": "Autre-Robinet-88"},
         format="json",
     )
     assert again.json()["code"] == "code_used"
@@ -212,7 +222,7 @@ def client_of(user: User) -> APIClient:
 def test_phone_change_sends_a_code_to_the_new_number_and_moves_the_account(
     client_of: APIClient, user: User, sms_outbox: list[SmsMessage]
 ) -> None:
-    response = client_of.post(PHONE, {"new_phone": "6 99 00 11 22"}, format="json")
+    response = client_of.post(PHONE, {"new_phone": "6 99 00 11 22", "current_password": PASSWORD}, format="json")
     assert response.status_code == 202
     assert set(response.json()) == {"code_expires_at"}
     assert sms_outbox[-1].phone == "+237699001122"
@@ -221,7 +231,17 @@ def test_phone_change_sends_a_code_to_the_new_number_and_moves_the_account(
     assert user.phone == "+237670123456"  # not before the code
     confirmed = client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
     assert confirmed.status_code == 200
-    assert confirmed.json()["phone"] == "+237699001122"
+    assert set(confirmed.json()) == {"access", "refresh", "user"}
+    assert confirmed.json()["user"]["phone"] == "+237699001122"
+    # Every session ended, this client's too; it carries on with the pair of the answer.
+    assert client_of.get("/api/v1/users/me/").json()["code"] == "session_ended"
+    me = APIClient().get("/api/v1/users/me/", HTTP_AUTHORIZATION=f"Bearer {confirmed.json()['access']}")
+    assert me.json()["phone"] == "+237699001122"
+    # The old number hears of it, in the user's language.
+    assert sms_outbox[-1] == SmsMessage(
+        phone="+237670123456",
+        text="WaterBill: your account was moved to another number. If this was not you, call our customer service.",
+    )
     login = APIClient().post("/api/v1/auth/login/", {"phone": "699001122", "password": PASSWORD}, format="json")
     assert login.status_code == 200
 
@@ -233,9 +253,9 @@ def test_phone_change_refusals_at_the_request(
     client_of: APIClient, user: User, new_phone: str, code: str, sms_outbox: list[SmsMessage]
 ) -> None:
     UserFactory(phone="+237699001122")
-    response = client_of.post(PHONE, {"new_phone": new_phone}, format="json")
+    response = client_of.post(PHONE, {"new_phone": new_phone, "current_password": PASSWORD}, format="json")
     assert response.status_code == 400
-    assert field_codes(response.json()) == {"new_phone": [code]}
+    assert field_codes(response.json()) == {"new_phone": [code], }
     assert sms_outbox == []
     assert not VerificationCode.objects.exists()
 
@@ -244,7 +264,7 @@ def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
     client_of: APIClient, api_client: APIClient, user: User, sms_outbox: list[SmsMessage]
 ) -> None:
     api_client.post(RESET, {"phone": "670123456"}, format="json")  # a live reset code sent to the old number
-    client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
+    client_of.post(PHONE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
     UserFactory(phone="+237699001122")  # someone signed it up meanwhile
     response = client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json")
     # A refusal of the request (it has no `phone` field), and nothing of the change is kept.
@@ -262,7 +282,7 @@ def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
 
 
 def test_phone_change_with_a_wrong_code(client_of: APIClient, user: User, sms_outbox: list[SmsMessage]) -> None:
-    client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
+    client_of.post(PHONE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
     response = client_of.post(PHONE_CONFIRM, {"code": other_than(code_in(sms_outbox[-1]))}, format="json")
     assert response.status_code == 400
     assert response.json() == {"detail": "Ce code n'est pas valide. Il vous reste 4 essais.", "code": "code_invalid"}
@@ -272,7 +292,7 @@ def test_phone_change_with_a_wrong_code(client_of: APIClient, user: User, sms_ou
 
 
 def test_phone_change_needs_a_token(api_client: APIClient) -> None:
-    for path, body in ((PHONE, {"new_phone": "699001122"}), (PHONE_CONFIRM, {"code": "123456"})):
+    for path, body in ((PHONE, {"new_phone": "699001122", "current_password": PASSWORD}), (PHONE_CONFIRM, {"code": "123456"})):
         response = api_client.post(path, body, format="json")
         assert response.status_code == 401
         assert response.json()["code"] == "not_authenticated"
@@ -284,7 +304,7 @@ def test_a_reset_code_sent_to_the_old_number_dies_with_the_phone_change(
     """A thief with the old SIM asks for a reset; the owner moves the account: the thief's code is worthless."""
     api_client.post(RESET, {"phone": "670123456"}, format="json")
     stolen_code = code_in(sms_outbox[-1])
-    client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
+    client_of.post(PHONE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
     assert client_of.post(PHONE_CONFIRM, {"code": code_in(sms_outbox[-1])}, format="json").status_code == 200
     # Dead, not merely unreachable: the number it was sent to no longer leads to the account either way.
     reset_code = VerificationCode.objects.get(purpose=VerificationCode.Purpose.PASSWORD_RESET)
@@ -306,7 +326,7 @@ def test_a_new_number_the_provider_rejects_is_a_new_phone_field_error(client_of:
     from sms.exceptions import SmsNumberRejected
 
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNumberRejected("21614", provider_code=21614)):
-        response = client_of.post(PHONE, {"new_phone": "699001122"}, format="json")
+        response = client_of.post(PHONE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
     assert response.status_code == 400
-    assert field_codes(response.json()) == {"new_phone": ["phone_rejected"]}
+    assert field_codes(response.json()) == {"new_phone": ["phone_rejected"], }
     assert not VerificationCode.objects.exists()

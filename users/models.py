@@ -94,6 +94,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # guessing codes locks only the claim path, never the activation of whoever holds the token.
     claim_failures = models.PositiveIntegerField(_("wrong codes in claims"), default=0)
     claim_locked_until = models.DateTimeField(_("claims locked until"), null=True, blank=True)
+    # Carried in every JWT (claim `sv`): bumping it ends every session of the account at once.
+    session_version = models.PositiveIntegerField(_("session version"), default=0, editable=False)
     # The same for password-reset and phone-change codes, across codes.
     code_failures = models.PositiveIntegerField(_("wrong verification codes"), default=0)
     code_locked_until = models.DateTimeField(_("verification codes locked until"), null=True, blank=True)

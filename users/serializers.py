@@ -220,9 +220,10 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 
 class PhoneChangeSerializer(serializers.Serializer):
-    """The new number."""
+    """The new number, and the current password: a token alone must not move the account to another SIM."""
 
     new_phone = PhoneField()
+    current_password = password_field()
 
 
 class PhoneChangeRequestedSerializer(serializers.Serializer):

@@ -31,3 +31,17 @@ def phone_change_text(code: str) -> str:
     return gettext(
         "WaterBill: your code to confirm this new number is %(code)s. It expires in %(minutes)d minutes."
     ) % {"code": code, "minutes": _minutes()}
+
+
+def password_changed_text() -> str:
+    """The notice to the account's number after its password was changed or reset."""
+    return gettext(
+        "WaterBill: the password of your account was changed. If this was not you, reset it now in the app."
+    )
+
+
+def phone_changed_text() -> str:
+    """The notice to the old number after the account moved to another one."""
+    return gettext(
+        "WaterBill: your account was moved to another number. If this was not you, call our customer service."
+    )

@@ -8,14 +8,28 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from users.models import User
 
+SESSION_ENDED = _("This session has ended. Log in again.")
+
+
+#: The claim carrying the account's session version; both tokens of a pair have it.
+SESSION_CLAIM = "sv"
+
+
+def session_of(token: Token) -> int:
+    """The session version a token was issued under (tokens from before the claim existed: version 0)."""
+    value = token.get(SESSION_CLAIM, 0)
+    return value if isinstance(value, int) else -1
+
 
 def token_pair(user: User) -> dict[str, str]:
-    """A new pair for `user`; the refresh token is recorded (one INSERT) so that it can be blacklisted."""
+    """A new pair for `user` in its current session version; the refresh token is recorded (one INSERT) so
+    that it can be blacklisted."""
     refresh = RefreshToken.for_user(user)
+    refresh[SESSION_CLAIM] = user.session_version  # copied into the access token below
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -24,17 +38,27 @@ def rotate(raw_refresh: str) -> dict[str, str]:
 
     Five queries (simplejwt's own rotation takes nine, and lets two simultaneous refreshes of one token both
     succeed): the unique blacklist row settles that race, so a replayed token is refused.
-    Raises InvalidToken (401 `token_not_valid`) or AuthenticationFailed (401 `no_active_account`).
+    Raises InvalidToken (401 `token_not_valid`) or AuthenticationFailed (401 `no_active_account`, or
+    `session_ended` when the account's sessions were ended since the token was issued).
     """
     try:
         # simplejwt annotates `token` as a Token, but takes (and documents) the encoded string.
         old = RefreshToken(raw_refresh)  # type: ignore[arg-type]  # signature, expiry, type, not blacklisted
     except TokenError as exc:
         raise InvalidToken(exc.args[0]) from exc
-    user = User.objects.filter(**{api_settings.USER_ID_FIELD: old.payload.get(api_settings.USER_ID_CLAIM)}).first()
-    if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
-        raise AuthenticationFailed(_("No active account found for the given token."), "no_active_account")
     with transaction.atomic():
+        # Under the user's row lock, which every change that ends the sessions takes too: either the change
+        # committed first and this token's version is refused, or this rotation did, and the pair it mints
+        # carries the old version, refused from the change's commit on.
+        user = (
+            User.objects.select_for_update()
+            .filter(**{api_settings.USER_ID_FIELD: old.payload.get(api_settings.USER_ID_CLAIM)})
+            .first()
+        )
+        if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(_("No active account found for the given token."), "no_active_account")
+        if session_of(old) != user.session_version:
+            raise AuthenticationFailed(SESSION_ENDED, "session_ended")
         _blacklist(old)
         return token_pair(user)
 
@@ -60,9 +84,4 @@ def _blacklist(token: RefreshToken) -> None:
         raise InvalidToken(str(_("Token is blacklisted"))) from None
 
 
-def revoke_all(user: User) -> None:
-    """Blacklist every refresh token of `user` not yet blacklisted: every session ends at its next refresh."""
-    pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token_id=pk) for pk in pending], ignore_conflicts=True  # a concurrent logout wins
-    )
+

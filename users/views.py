@@ -21,7 +21,7 @@ from users.services import (
     PhoneChangeService,
     change_password,
 )
-from users.tokens import revoke, revoke_all, rotate, token_pair
+from users.tokens import revoke, rotate, token_pair
 from waterbill.throttling import FixedWindowScopedThrottle
 
 ERROR_SCHEMA = {
@@ -56,12 +56,20 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=s.ErrorSerializer, description=description)
 
 
-UNAUTHENTICATED = _error("`not_authenticated`, `token_not_valid`, `user_inactive` or `user_not_found`.")
+UNAUTHENTICATED = _error(
+    "`not_authenticated`, `token_not_valid`, `user_inactive`, `user_not_found`, or `session_ended` (the account's "
+    "sessions were ended since the token was issued: password changed or reset, number changed, account disabled)."
+)
 
 
 def client_ip(request: Request) -> str:
     """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
     return BaseThrottle().get_ident(request)
+
+
+def tokens_response(data: Any) -> Response:
+    """An answer carrying tokens: never stored by a cache or a proxy on the way (RFC 9111 `no-store`)."""
+    return Response(data, headers={"Cache-Control": "no-store"})
 
 
 class PublicAPIView(APIView):
@@ -146,7 +154,7 @@ class ActivateView(PublicAPIView):
         user = ActivationService.activate(
             phone=data["phone"], code=data["code"], signup_token=data.get("signup_token"), password=data.get("password")
         )
-        return Response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+        return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
 
 
 class ResendActivationView(PublicAPIView):
@@ -198,7 +206,7 @@ class LoginView(PublicAPIView):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = AuthService.login(**serializer.validated_data, client_ip=client_ip(request))
-        return Response(s.TokenPairSerializer(token_pair(user)).data)
+        return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
 
 
 class LogoutView(PublicAPIView):
@@ -229,8 +237,9 @@ class RefreshView(PublicAPIView):
             200: s.TokenPairSerializer,
             400: _bad_request(),
             401: _error(
-                "`token_not_valid` (the refresh token is malformed, expired or already used) or "
-                "`no_active_account` (its user was disabled or deleted)."
+                "`token_not_valid` (the refresh token is malformed, expired or already used), "
+                "`no_active_account` (its user was disabled or deleted) or `session_ended` (the account's "
+                "sessions were ended since it was issued)."
             ),
         },
         tags=["auth"],
@@ -238,7 +247,7 @@ class RefreshView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(s.TokenPairSerializer(rotate(serializer.validated_data["refresh"])).data)
+        return tokens_response(s.TokenPairSerializer(rotate(serializer.validated_data["refresh"])).data)
 
 
 class MeView(AccountAPIView):
@@ -283,8 +292,7 @@ class PasswordChangeView(AccountAPIView):
         serializer.is_valid(raise_exception=True)
         user = self.account(request)
         change_password(user, **serializer.validated_data)
-        revoke_all(user)
-        return Response(s.TokenPairSerializer(token_pair(user)).data)
+        return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
 
 
 class PasswordResetView(PublicAPIView):
@@ -333,8 +341,7 @@ class PasswordResetConfirmView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = PasswordResetService.confirm_reset(**data)
-        revoke_all(user)
-        return Response(s.TokenPairSerializer(token_pair(user)).data)
+        return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
 
 
 class PhoneChangeView(AccountAPIView):
@@ -347,7 +354,10 @@ class PhoneChangeView(AccountAPIView):
         request=s.PhoneChangeSerializer,
         responses={
             202: s.PhoneChangeRequestedSerializer,
-            400: _bad_request("`new_phone`: the phone codes, `phone_unchanged`, `phone_taken` or `phone_rejected`."),
+            400: _bad_request(
+                "`current_password`: `password_incorrect` (checked first); `new_phone`: the phone codes, "
+                "`phone_unchanged`, `phone_taken` or `phone_rejected`."
+            ),
             401: UNAUTHENTICATED,
             429: _error("`throttled`, `resend_too_soon` or `resend_limit_reached`."),
             503: _error("`sms_unavailable` or `service_unavailable`."),
@@ -364,7 +374,8 @@ class PhoneChangeView(AccountAPIView):
 
 
 class PhoneChangeConfirmView(AccountAPIView):
-    """Enter the code the new number received: the account moves to it."""
+    """Enter the code the new number received: the account moves to it, every session ends, and this client
+    gets a new pair."""
 
     throttle_classes = [FixedWindowScopedThrottle]
     throttle_scope = "activate"
@@ -372,7 +383,7 @@ class PhoneChangeConfirmView(AccountAPIView):
     @extend_schema(
         request=s.CodeSerializer,
         responses={
-            200: s.UserSerializer,
+            200: s.ActivationResultSerializer,
             400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
                               "`code_attempts_exceeded`, or `phone_taken` (the number was taken meanwhile)."),
             401: UNAUTHENTICATED,
@@ -384,4 +395,4 @@ class PhoneChangeConfirmView(AccountAPIView):
         serializer = s.CodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = PhoneChangeService.confirm_change(self.account(request), **serializer.validated_data)
-        return Response(s.UserSerializer(user).data)
+        return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sms.backends.base import BaseSmsBackend
-from users.exceptions import AccountNotPending, CodeInvalid, CodeUsed, SignupInvalid
+from users.exceptions import AccountNotPending, CodeExpired, CodeInvalid, CodeUsed, SignupInvalid
 from users.models import ActivationToken, User
 from users.phone import mask_phone
 from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
@@ -71,59 +71,91 @@ def activate(
 
     With `signup_token`, the sign-up's own client activates. With `password` instead, whoever holds the code
     claims the sign-up (someone else made it, or its answer was lost): the password replaces the sign-up's.
-    A wrong code counts on the code and on the account's lockout (committed although an error is raised):
-    see users.services.limits. Raises ValidationFailed (the claim's password rules), CodeInvalid,
-    SignupInvalid, ActivationLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded.
+    The code is proved before the claim's password is checked against the account's names, so a wrong code
+    tells nothing about the account. A wrong code counts on the code and on the account's lockout
+    (committed although an error is raised): see users.services.limits. Raises CodeInvalid, SignupInvalid,
+    ActivationLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded, or, for a claim whose code is right,
+    ValidationFailed on `password` (nothing counted, the code still works).
     """
     now = now or timezone.now()
-    claim_hash = _claim_password_hash(phone, password) if password is not None else None
-    error: DomainError | None = None
+    claiming = password is not None and signup_token is None
     with transaction.atomic():
-        # The user first, then its code: the order resend and re-registration take, so no deadlock.
-        user = User.objects.select_for_update().filter(phone=phone).first()
-        token = (
-            ActivationToken.objects.select_for_update().filter(user=user).order_by("-created_at", "-id").first()
-            if user is not None
-            else None
-        )
-        if user is None or token is None:
-            error = CodeInvalid()
-        elif token.used_at is not None:
-            error = CodeUsed()
-        elif not user.is_pending:
-            error = CodeInvalid()
-        elif signup_token is not None and user.signup_token_matches(signup_token):
-            error = check_code(token, code, user, ACTIVATION, now)
-        elif claim_hash is not None:
-            error = check_code(token, code, user, CLAIM, now, per_code=False)
-        else:
-            # Not counted: nobody can use up the attempts without the token or a password to claim with.
-            error = SignupInvalid()
-        if error is None and user is not None and token is not None:
-            token.used_at = now
-            token.save(update_fields=["used_at"])
-            user.is_active = True
-            user.activated_at = now
-            fields = ["is_active", "activated_at"]  # save() also clears the sign-up token
-            if claim_hash is not None:
-                user.password = claim_hash
-                fields.append("password")
-                logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(phone))
-            user.save(update_fields=fields)
-    if user is None or error is not None:
-        error = error or CodeInvalid()  # (no user always came with an error)
+        user, token = _locked_newest(phone)
+        error = _verdict(user, token, code, signup_token, claiming, now)
+        if error is None and user is not None and token is not None and not claiming:
+            _activate(user, token, now)
+    if user is None or token is None or error is not None:
+        error = error or CodeInvalid()
         logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
         raise error
+    if password is not None and claiming:
+        user = _claim(user, token.pk, password, now)
     logger.info("User %s activated", mask_phone(phone))
     return user
 
 
-def _claim_password_hash(phone: str, password: str) -> str:
-    """Check a claimant's new password with Django's validators (against the account's phone and names),
-    then hash it, before any transaction. Raises ValidationFailed on field `password`."""
-    account = User.objects.filter(phone=phone).only("phone", "first_name", "last_name").first() or User(phone=phone)
-    check_password_rules(password, account, "password")
-    return make_password(password)
+def _locked_newest(phone: str) -> tuple[User | None, ActivationToken | None]:
+    """The user of `phone` and its newest code, both locked (the user first: the order resend and
+    re-registration take, so no deadlock)."""
+    user = User.objects.select_for_update().filter(phone=phone).first()
+    if user is None:
+        return None, None
+    return user, ActivationToken.objects.select_for_update().filter(user=user).order_by("-created_at", "-id").first()
+
+
+def _verdict(
+    user: User | None,
+    token: ActivationToken | None,
+    code: str,
+    signup_token: str | None,
+    claiming: bool,
+    now: datetime,
+) -> DomainError | None:
+    """None when `code` may activate; else the error to answer (a wrong code counted on its lockout)."""
+    if user is None or token is None:
+        return CodeInvalid()
+    if token.used_at is not None:
+        return CodeUsed()
+    if not user.is_pending:
+        return CodeInvalid()
+    if signup_token is not None and user.signup_token_matches(signup_token):
+        return check_code(token, code, user, ACTIVATION, now)
+    if claiming:
+        return check_code(token, code, user, CLAIM, now, per_code=False)
+    # Not counted: nobody can use up the attempts without the token or a password to claim with.
+    return SignupInvalid()
+
+
+def _claim(user: User, token_pk: int, password: str, now: datetime) -> User:
+    """The code of a claim is proved: check the new password against the account (phone and names), hash it
+    outside any transaction, then activate if that code is still the account's newest and unused.
+    Raises ValidationFailed on `password`, CodeUsed, CodeExpired or CodeInvalid."""
+    check_password_rules(password, user, "password")
+    password_hash = make_password(password)
+    with transaction.atomic():
+        locked, token = _locked_newest(user.phone)
+        if locked is None or token is None or token.pk != token_pk:
+            raise CodeInvalid()  # re-registered or deleted meanwhile
+        if token.used_at is not None or not locked.is_pending:
+            raise CodeUsed()
+        if token.is_expired(now):
+            raise CodeExpired()
+        _activate(locked, token, now, password_hash=password_hash)
+    logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(user.phone))
+    return locked
+
+
+def _activate(user: User, token: ActivationToken, now: datetime, *, password_hash: str | None = None) -> None:
+    """Inside the caller's transaction: use the code and activate the account (with a claim's new password)."""
+    token.used_at = now
+    token.save(update_fields=["used_at"])
+    user.is_active = True
+    user.activated_at = now
+    fields = ["is_active", "activated_at"]  # save() also clears the sign-up token
+    if password_hash is not None:
+        user.password = password_hash
+        fields.append("password")
+    user.save(update_fields=fields)
 
 
 def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limited: bool) -> str:

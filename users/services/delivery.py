@@ -144,6 +144,25 @@ def send_verification_code(
     return row
 
 
+def send_notice(user: User, *, phone: str, purpose: str, text: Callable[[], str], now: datetime) -> None:
+    """Tell `phone` about a change to `user`'s account that has committed, in the user's language.
+
+    Never raises and never undoes the change: a notice that cannot be sent (gateway down, budget spent,
+    provider refusal) is logged and recorded like any failed send.
+    """
+    try:
+        gateway = get_gateway()
+        ensure_available(gateway)
+        with translation.override(user.language):
+            message = text()
+            deliver(phone, now, lambda: gateway.send_message(phone, message))
+    except DomainError as exc:
+        logger.log(log_level(exc), "%s notice to %s not sent: %s", purpose, mask_phone(phone), exc.code)
+        record_failure(phone, purpose, exc)
+        return
+    logger.info("%s notice sent to %s", purpose, mask_phone(phone))
+
+
 def record_failure(phone: str, purpose: str, exc: DomainError) -> None:
     """Keep a failed send for the admin (after the rollback, so the row survives it); best effort.
 

@@ -6,13 +6,17 @@ import logging
 from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from users.exceptions import AccountDisabled, AccountInactive, InvalidCredentials
 from users.models import User
 from users.phone import mask_phone
+from users.services.delivery import send_notice
 from users.services.limits import count_login_attempt
+from users.services.sessions import end_sessions
+from users.texts import password_changed_text
 from users.validation import check_password_rules
 from waterbill.errors import ValidationFailed
 
@@ -51,18 +55,25 @@ def login(*, phone: str, password: str, client_ip: str | None = None, now: datet
     return user
 
 
-def change_password(user: User, *, current_password: str, new_password: str) -> None:
-    """Replace `user`'s password after checking the current one (two hashes, no transaction needed).
+def change_password(user: User, *, current_password: str, new_password: str, now: datetime | None = None) -> None:
+    """Replace `user`'s password after checking the current one; every session of the account ends (the
+    caller gives its own client a new pair) and the number gets a notice.
 
     Raises ValidationFailed: `current_password` / `password_incorrect`, or Django's validator codes on
-    `new_password`. The caller ends the other sessions (users.tokens.revoke_all).
+    `new_password`; then nothing changed.
     """
+    now = now or timezone.now()
     if not user.check_password(current_password):
         logger.warning("Password change refused for %s: wrong current password", mask_phone(user.phone))
         raise ValidationFailed(
             {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
         )
     check_password_rules(new_password, user, "new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
+    password_hash = make_password(new_password)  # before the transaction
+    with transaction.atomic():
+        # The UPDATE locks the row, the lock a refresh takes (users.tokens.rotate): no refresh slips between.
+        User.objects.filter(pk=user.pk).update(password=password_hash)
+        user.password = password_hash
+        end_sessions(user)
     logger.info("Password of %s changed", mask_phone(user.phone))
+    send_notice(user, phone=user.phone, purpose="password_notice", text=password_changed_text, now=now)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from users.exceptions import (
+    CodeExpired,
     CodeInvalid,
     CodeUsed,
     PhoneRejected,
@@ -22,9 +23,10 @@ from users.exceptions import (
 )
 from users.models import User, VerificationCode
 from users.phone import mask_phone
-from users.services.delivery import ensure_available, get_gateway, send_verification_code
+from users.services.delivery import ensure_available, get_gateway, send_notice, send_verification_code
 from users.services.limits import CODES, check_code
-from users.texts import phone_change_text, reset_text
+from users.services.sessions import end_sessions
+from users.texts import password_changed_text, phone_change_text, phone_changed_text, reset_text
 from users.validation import check_password_rules
 from waterbill.errors import DomainError, ValidationFailed
 
@@ -83,40 +85,74 @@ def request_reset(phone: str, *, now: datetime | None = None) -> datetime:
 
 
 def confirm_reset(*, phone: str, code: str, new_password: str, now: datetime | None = None) -> User:
-    """Set a new password with the reset code sent to `phone` (E.164). The caller ends every session
-    (users.tokens.revoke_all). Raises ValidationFailed (password rules, on `new_password`), CodeInvalid,
-    CodeLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded."""
+    """Set a new password with the reset code sent to `phone` (E.164); every session of the account ends and
+    the number gets a notice.
+
+    The code is proved first, and only then is the password checked against the account's names: before,
+    a wrong code with a chosen password would tell a stranger whether the number has an account and what
+    its names look like. Raises CodeInvalid, CodeLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded
+    (a wrong code counted), or, once the code is right, ValidationFailed on `new_password` (nothing counted,
+    the code still works).
+    """
     now = now or timezone.now()
-    account = User.objects.filter(phone=phone).first() or User(phone=phone)
-    check_password_rules(new_password, account, "new_password")
-    password_hash = make_password(new_password)  # before the transaction
     with transaction.atomic():
         user = User.objects.select_for_update().filter(phone=phone, is_active=True).first()
         row = _newest_code(user, Purpose.PASSWORD_RESET, phone=phone)
         error = _verdict(user, row, code, now)
-        if error is None and user is not None and row is not None:
-            row.used_at = now
-            row.save(update_fields=["used_at"])
-            user.password = password_hash
-            user.save(update_fields=["password"])
-    if user is None or error is not None:
+    if user is None or row is None or error is not None:
         error = error or CodeInvalid()
         logger.warning("Password reset failed for %s: %s", mask_phone(phone), error.code)
         raise error
+    check_password_rules(new_password, user, "new_password")
+    password_hash = make_password(new_password)  # outside any transaction
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user.pk, is_active=True).first()
+        if user is None:
+            raise CodeInvalid()  # disabled meanwhile
+        # The proved code must still be the account's newest, unused and live one (it was not re-matched).
+        if (error := _still_usable(user, row.pk, Purpose.PASSWORD_RESET, now)) is not None:
+            raise error
+        VerificationCode.objects.filter(pk=row.pk).update(used_at=now)
+        user.password = password_hash
+        user.save(update_fields=["password"])
+        end_sessions(user)
     logger.info("Password of %s reset with an SMS code", mask_phone(phone))
+    send_notice(user, phone=user.phone, purpose="password_notice", text=password_changed_text, now=now)
     return user
+
+
+def _still_usable(user: User, pk: int, purpose: str, now: datetime) -> DomainError | None:
+    """None when the code `pk`, proved a moment ago, is still `user`'s newest live code of `purpose`."""
+    row = _newest_code(user, purpose)
+    if row is None or row.pk != pk:
+        return CodeInvalid()  # a newer code was sent meanwhile
+    if row.used_at is not None:
+        return CodeUsed()
+    if row.is_expired(now):
+        return CodeExpired()
+    return None
 
 
 # --- Phone change -------------------------------------------------------------------------------------------
 
 
-def request_change(user: User, *, new_phone: str, now: datetime | None = None) -> VerificationCode:
+def request_change(
+    user: User, *, new_phone: str, current_password: str, now: datetime | None = None
+) -> VerificationCode:
     """Send a code to `new_phone` (E.164) for `user`; returns the code's row (its expiry).
 
-    Raises ValidationFailed (`new_phone`: `phone_unchanged`), PhoneTaken (field `new_phone`), ResendTooSoon,
-    ResendLimitReached, PhoneRejected (field `new_phone`) or SmsServiceUnavailable.
+    The current password is required, as for a password change: an access token alone (stolen, or a phone
+    left unlocked) must not be enough to move the account to another SIM.
+    Raises ValidationFailed (`current_password`: `password_incorrect`; `new_password`: `phone_unchanged`),
+    PhoneTaken (field `new_phone`), ResendTooSoon, ResendLimitReached, PhoneRejected (field `new_phone`) or
+    SmsServiceUnavailable.
     """
     now = now or timezone.now()
+    if not user.check_password(current_password):
+        logger.warning("Phone change refused for %s: wrong current password", mask_phone(user.phone))
+        raise ValidationFailed(
+            {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
+        )
     if new_phone == user.phone:
         raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
     if User.objects.filter(phone=new_phone).exists():
@@ -154,6 +190,7 @@ def confirm_change(user: User, *, code: str, now: datetime | None = None) -> Use
                         expires_at=now
                     )
                     User.objects.filter(pk=locked.pk).update(phone=row.phone)
+                    end_sessions(locked)
             except IntegrityError:
                 error = PhoneTaken.without_field()
     if error is not None or row is None:
@@ -161,5 +198,8 @@ def confirm_change(user: User, *, code: str, now: datetime | None = None) -> Use
         logger.warning("Phone change failed for %s: %s", mask_phone(old_phone), error.code)
         raise error
     user.phone = row.phone
+    user.session_version = locked.session_version
     logger.info("User %s moved to %s", mask_phone(old_phone), mask_phone(user.phone))
+    # The old number hears of it: if the SIM was not the owner's doing, they know whom to call.
+    send_notice(user, phone=old_phone, purpose="phone_notice", text=phone_changed_text, now=now)
     return user

@@ -54,7 +54,9 @@ def reset() -> None:
 
 
 def phone_change() -> None:
-    PhoneChangeService.request_change(UserFactory(phone="+237670123456"), new_phone="+237699001122")
+    PhoneChangeService.request_change(
+        UserFactory(phone="+237670123456"), new_phone="+237699001122", current_password=PASSWORD
+    )
 
 
 FLOWS: dict[str, tuple[Callable[[], None], str]] = {

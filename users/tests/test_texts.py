@@ -13,9 +13,10 @@ from sms import get_sms_gateway
 from sms.backends.locmem import SmsMessage
 from sms.checks import check_activation_text
 from sms.gsm import fits_one_segment, non_gsm7_characters
-from users.texts import activation_text, phone_change_text, reset_text
+from users.texts import activation_text, password_changed_text, phone_change_text, phone_changed_text, reset_text
 
 TEXTS = [activation_text, reset_text, phone_change_text]
+NOTICES = [password_changed_text, phone_changed_text]
 LANGUAGES = ["fr", "en"]  # settings.LANGUAGES: add a language here when it is added there
 
 
@@ -31,6 +32,25 @@ def test_every_sms_text_is_one_gsm7_segment_in_every_language(language: str, tex
     assert "999999" in sms
     assert not non_gsm7_characters(sms), f"{language}: {non_gsm7_characters(sms)} force UCS-2"
     assert fits_one_segment(sms), f"{language}: {len(sms)} characters"
+
+
+@pytest.mark.parametrize("notice", NOTICES, ids=lambda notice: notice.__name__)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_notice_is_one_gsm7_segment_in_every_language(language: str, notice: Callable[[], str]) -> None:
+    with translation.override(language):
+        sms = notice()
+    assert sms.startswith("WaterBill: ")
+    assert not non_gsm7_characters(sms), f"{language}: {non_gsm7_characters(sms)} force UCS-2"
+    assert fits_one_segment(sms), f"{language}: {len(sms)} characters"
+
+
+def test_notices_follow_the_active_language() -> None:
+    with translation.override("fr"):
+        french = password_changed_text()
+    with translation.override("en"):
+        english = password_changed_text()
+    assert french.startswith("WaterBill: le mot de passe de votre compte a été changé.")
+    assert english.startswith("WaterBill: the password of your account was changed.")
 
 
 def test_activation_text_follows_the_active_language() -> None:

@@ -1,0 +1,24 @@
+"""Ending every session of an account at once, inside the transaction of the change that ends them."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from users.models import User
+
+
+def end_sessions(user: User) -> None:
+    """Bump `user`'s session version and blacklist its refresh tokens; call it inside the change's transaction,
+    with the user's row locked (the lock a refresh takes too, users.tokens.rotate).
+
+    From the commit on, every token issued before is refused: access tokens at their next request
+    (users.authentication), refresh tokens at their next use. A refresh that held the lock first minted a
+    pair of the old version, refused alike: none survives. `user.session_version` is updated in memory, so
+    a pair issued to the caller afterwards (users.tokens.token_pair) is of the new session.
+    """
+    User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
+    user.refresh_from_db(fields=["session_version"])
+    # Refused already by their version; blacklisted too, so the admin's list of tokens tells the truth.
+    pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in pending], ignore_conflicts=True)
