@@ -115,7 +115,10 @@ class RegisterView(PublicAPIView):
                 "the number has a pending sign-up whose codes are spent, and it already got its share of codes "
                 "(one a minute, five an hour). See `Retry-After`."
             ),
-            503: _error("`sms_unavailable`: the SMS could not be sent; nothing was kept. Retry after `Retry-After`."),
+            503: _error(
+                "`sms_unavailable` (the SMS could not be sent) or `service_unavailable` (the database failed): "
+                "nothing was kept. Retry after `Retry-After`."
+            ),
         },
         tags=["auth"],
     )

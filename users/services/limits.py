@@ -75,6 +75,7 @@ class Lockout:
     further one locks the path for ACTIVATION_LOCKOUT_BASE, doubling, up to ACTIVATION_LOCKOUT_MAX.
     """
 
+    label: str
     failures: str
     locked_until: str
     error: type[ActivationLocked] | type[CodeLocked]
@@ -99,17 +100,17 @@ class Lockout:
         setattr(user, self.locked_until, now + delay)
         user.save(update_fields=[self.locked_until])
         logger.warning(
-            "%s of %s locked for %s after %d wrong codes", self.failures, mask_phone(user.phone), delay, failures
+            "%s of %s locked for %s after %d wrong codes", self.label, mask_phone(user.phone), delay, failures
         )
         return self.error(retry_after=seconds_until(now + delay, now))
 
 
 #: Activation by whoever holds the sign-up token.
-ACTIVATION = Lockout("activation_failures", "activation_locked_until", ActivationLocked)
+ACTIVATION = Lockout("Activation", "activation_failures", "activation_locked_until", ActivationLocked)
 #: Claims (code + new password, no token): apart, so a stranger guessing codes never locks the token holder.
-CLAIM = Lockout("claim_failures", "claim_locked_until", ActivationLocked)
+CLAIM = Lockout("Claims", "claim_failures", "claim_locked_until", ActivationLocked)
 #: Password-reset and phone-change codes.
-CODES = Lockout("code_failures", "code_locked_until", CodeLocked)
+CODES = Lockout("Verification codes", "code_failures", "code_locked_until", CodeLocked)
 
 
 def check_code(
