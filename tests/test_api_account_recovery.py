@@ -292,7 +292,8 @@ def test_phone_change_with_a_wrong_code(client_of: APIClient, user: User, sms_ou
 
 
 def test_phone_change_needs_a_token(api_client: APIClient) -> None:
-    for path, body in ((PHONE, {"new_phone": "699001122", "current_password": PASSWORD}), (PHONE_CONFIRM, {"code": "123456"})):
+    requests = ((PHONE, {"new_phone": "699001122", "current_password": PASSWORD}), (PHONE_CONFIRM, {"code": "123456"}))
+    for path, body in requests:
         response = api_client.post(path, body, format="json")
         assert response.status_code == 401
         assert response.json()["code"] == "not_authenticated"

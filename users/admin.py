@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import clean_phone
 from users.services import ActivationService
+from users.services.sessions import end_sessions
 from waterbill.errors import DomainError
 
 
@@ -30,6 +31,16 @@ class UserCreationAdminForm(PhoneCleaningMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("phone", "first_name", "last_name")
+
+
+class PasswordSetAdminForm(AdminPasswordChangeForm):
+    """The admin's "set password" form: a password set by the support desk ends every session, as a reset does."""
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit=commit)
+        if commit:
+            end_sessions(user)
+        return user
 
 
 class UserChangeAdminForm(PhoneCleaningMixin, UserChangeForm):
@@ -93,6 +104,7 @@ class UserAdmin(DjangoUserAdmin):
 
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
+    change_password_form = PasswordSetAdminForm
     list_display = ("phone", "first_name", "last_name", "status", "date_joined", "activated_at")
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("phone", "first_name", "last_name")
@@ -128,11 +140,16 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """An account an administrator creates or activates is vouched for: no SMS code needed.
 
-        Activating a pending account by hand retires its live codes, as activation by code does.
+        Activating a pending account by hand retires its live codes, as activation by code does. Disabling an
+        account ends its sessions at once (within the admin's transaction): re-enabling it later does not
+        revive them.
         """
         if not change:
             obj.is_active = True
+        was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()
         super().save_model(request, obj, form, change)
+        if was_active and not obj.is_active:
+            end_sessions(obj)
         if obj.is_active:
             obj.activation_tokens.filter(used_at__isnull=True, expires_at__gt=timezone.now()).update(
                 expires_at=timezone.now()

@@ -33,13 +33,19 @@ CODE_MESSAGE = _("Enter the 6-digit code received by SMS.")
 FieldErrors = dict[str, list[tuple[Message, str]]]
 
 
+#: Unicode categories a name may not contain: controls (NUL, newlines, escapes), format characters (bidi
+#: overrides such as U+202E, zero-width ones), line and paragraph separators, lone surrogates. Each can make a
+#: name display as something else in the admin or in an SMS.
+FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
 def validate_name(value: str) -> None:
-    """A person's name: no control characters (NUL, newlines, escapes) and no lone surrogates.
+    """A person's name: none of FORBIDDEN_NAME_CATEGORIES.
 
     Raises django.core.exceptions.ValidationError with code `invalid_characters`.
     """
     for char in value:
-        if unicodedata.category(char) in {"Cc", "Cs"}:
+        if unicodedata.category(char) in FORBIDDEN_NAME_CATEGORIES:
             raise ValidationError(_("This name contains characters that are not allowed."), code="invalid_characters")
 
 

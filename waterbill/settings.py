@@ -65,6 +65,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "waterbill.urls"
 # URLs end with a slash; a POST without it gets a JSON 404 rather than a redirect that turns it into a GET.
 APPEND_SLASH = False
+# A cookie-authenticated POST (the admin) without its CSRF token answers JSON like every other refusal.
+CSRF_FAILURE_VIEW = "waterbill.views.csrf_failure"
 WSGI_APPLICATION = "waterbill.wsgi.application"
 
 TEMPLATES = [
@@ -216,7 +218,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.SessionJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["waterbill.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "waterbill.exception_handler.api_exception_handler",
@@ -258,7 +260,9 @@ SPECTACULAR_SETTINGS = {
 # --- Security (production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto) -------------
 
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # X-Forwarded-Proto is believed only from a declared proxy: without one, any client could claim https.
+    if REST_FRAMEWORK["NUM_PROXIES"]:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP, inside the private network.
     SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]

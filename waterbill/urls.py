@@ -14,5 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "waterbill.views.bad_request"
+handler403 = "waterbill.views.permission_denied"
 handler404 = "waterbill.views.not_found"
 handler500 = "waterbill.views.server_error"

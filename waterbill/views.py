@@ -1,7 +1,8 @@
-"""Project-wide JSON error pages: an API answers JSON even for unknown URLs and server errors."""
+"""Project-wide JSON error pages: `{detail, code}` even for unknown URLs, requests Django refuses, and crashes."""
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -9,6 +10,26 @@ from django.utils.translation import gettext as _
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """404 for any URL no view matches."""
     return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """400 for what Django refuses before any view (a Host not in ALLOWED_HOSTS...); 413 for a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"detail": _("The request body is too large."), "code": "request_too_large"}, status=413)
+    return JsonResponse({"detail": _("Bad request."), "code": "bad_request"}, status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """403 for a PermissionDenied raised outside DRF."""
+    return JsonResponse(
+        {"detail": _("You do not have permission to perform this action."), "code": "permission_denied"}, status=403
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """403 for a cookie-authenticated POST without its CSRF token (the API itself uses none: JWT only)."""
+    return JsonResponse({"detail": _("CSRF verification failed."), "code": "csrf_failed"}, status=403)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

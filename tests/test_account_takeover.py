@@ -1,0 +1,154 @@
+"""A stolen access token alone cannot take the account, the owner hears of every change, and nothing about an
+account leaks before its code is proved."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+from rest_framework.test import APIClient
+
+from sms.backends.locmem import SmsMessage
+from sms.exceptions import SmsNotProcessed
+from tests.conftest import code_in, field_codes
+from users.models import SmsFailure, User, VerificationCode
+from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
+from users.tokens import token_pair
+
+pytestmark = pytest.mark.django_db
+PHONE_CHANGE = "/api/v1/users/me/phone/"
+RESET = "/api/v1/auth/password/reset/"
+RESET_CONFIRM = "/api/v1/auth/password/reset/confirm/"
+ACTIVATE = "/api/v1/auth/activate/"
+
+
+@pytest.fixture
+def owner() -> User:
+    return UserFactory(phone="+237670123456", first_name="Awa", last_name="Mbarga", language="en")
+
+
+@pytest.fixture
+def thief(owner: User) -> APIClient:
+    """A client holding the owner's access token, and nothing else."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(owner)['access']}")
+    return client
+
+
+def other_than(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+# --- A stolen access token -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["wrong-password-1", None])
+def test_moving_the_number_needs_the_current_password(
+    thief: APIClient, owner: User, password: str | None, sms_outbox: list[SmsMessage]
+) -> None:
+    body = {"new_phone": "699001122"} | ({"current_password": password} if password else {})
+    response = thief.post(PHONE_CHANGE, body, format="json")
+    assert response.status_code == 400
+    assert field_codes(response.json()) == {"current_password": ["password_incorrect" if password else "required"]}
+    assert sms_outbox == []
+    assert not VerificationCode.objects.exists()
+
+
+def test_a_password_change_tells_the_number(thief: APIClient, owner: User, sms_outbox: list[SmsMessage]) -> None:
+    body = {"current_password": PASSWORD, "new_password": "Nouveau-Robinet-77"}
+    assert thief.post("/api/v1/users/me/password/", body, format="json").status_code == 200
+    assert sms_outbox == [
+        SmsMessage(
+            phone="+237670123456",
+            text="WaterBill: the password of your account was changed. If this was not you, reset it now in the app.",
+        )
+    ]
+
+
+def test_a_notice_that_cannot_be_sent_never_undoes_the_change(
+    thief: APIClient, owner: User, sms_outbox: list[SmsMessage]
+) -> None:
+    body = {"current_password": PASSWORD, "new_password": "Nouveau-Robinet-77"}
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNotProcessed("down", provider_code=20500)):
+        response = thief.post("/api/v1/users/me/password/", body, format="json")
+    assert response.status_code == 200
+    owner.refresh_from_db()
+    assert owner.check_password("Nouveau-Robinet-77")
+    failure = SmsFailure.objects.get()
+    assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "password_notice", "sms_unavailable")
+
+
+# --- Nothing leaks before the code is proved ----------------------------------------------------------------
+
+
+def test_a_wrong_reset_code_says_nothing_of_the_account_names(owner: User, sms_outbox: list[SmsMessage]) -> None:
+    APIClient().post(RESET, {"phone": owner.phone}, format="json")
+    wrong = other_than(code_in(sms_outbox[-1]))
+    body = {"phone": owner.phone, "code": wrong, "new_password": "Mbarga2026"}  # close to the last name
+    response = APIClient().post(RESET_CONFIRM, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "code_invalid"  # not `password_too_similar`
+
+
+def test_once_the_code_is_right_the_password_rules_apply_and_the_code_still_works(
+    owner: User, sms_outbox: list[SmsMessage]
+) -> None:
+    APIClient().post(RESET, {"phone": owner.phone}, format="json")
+    code = code_in(sms_outbox[-1])
+    refused = APIClient().post(
+        RESET_CONFIRM, {"phone": owner.phone, "code": code, "new_password": "Mbarga2026"}, format="json"
+    )
+    assert refused.status_code == 400
+    assert field_codes(refused.json()) == {"new_password": ["password_too_similar"]}
+    row = VerificationCode.objects.get()
+    assert (row.attempts, row.used_at) == (0, None)
+    accepted = APIClient().post(
+        RESET_CONFIRM, {"phone": owner.phone, "code": code, "new_password": "Nouveau-Robinet-77"}, format="json"
+    )
+    assert accepted.status_code == 200
+
+
+@pytest.mark.parametrize("account", ["unknown", "pending", "active", "disabled"])
+def test_a_reset_confirmation_answers_alike_for_every_kind_of_number(account: str) -> None:
+    if account != "unknown":
+        UserFactory(
+            phone="+237670123456",
+            last_name="Mbarga",
+            **({"pending": True} if account == "pending" else {"is_active": account == "active"}),
+        )
+    body = {"phone": "670123456", "code": "123456", "new_password": "Mbarga2026"}
+    response = APIClient().post(RESET_CONFIRM, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "code_invalid"  # an active account without a reset code: no code either
+
+
+def test_a_claim_with_a_wrong_code_says_nothing_of_the_account_names() -> None:
+    ActivationTokenFactory(user__phone="+237670123456", user__last_name="Mbarga", code="123456")
+    body = {"phone": "670123456", "code": "654321", "password": "Mbarga2026"}
+    response = APIClient().post(ACTIVATE, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "code_invalid"
+
+
+def test_a_claim_with_the_right_code_checks_the_password_then_activates() -> None:
+    token = ActivationTokenFactory(user__phone="+237670123456", user__last_name="Mbarga", code="123456")
+    body = {"phone": "670123456", "code": "123456", "password": "Mbarga2026"}
+    similar = APIClient().post(ACTIVATE, body, format="json")
+    assert field_codes(similar.json()) == {"password": ["password_too_similar"]}
+    token.user.refresh_from_db()
+    assert token.user.is_pending
+    assert token.user.claim_failures == 0
+    claimed = APIClient().post(
+        ACTIVATE, {"phone": "670123456", "code": "123456", "password": "Nouveau-Robinet-77"}, format="json"
+    )
+    assert claimed.status_code == 200
+    assert User.objects.get(pk=token.user.pk).check_password("Nouveau-Robinet-77")
+
+
+def test_the_sign_up_token_holder_is_not_affected_by_a_claim_refused_for_its_password() -> None:
+    ActivationTokenFactory(user__phone="+237670123456", user__last_name="Mbarga", code="123456")
+    APIClient().post(ACTIVATE, {"phone": "670123456", "code": "123456", "password": "Mbarga2026"}, format="json")
+    response = APIClient().post(
+        ACTIVATE, {"phone": "670123456", "code": "123456", "signup_token": SIGNUP_TOKEN}, format="json"
+    )
+    assert response.status_code == 200
