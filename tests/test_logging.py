@@ -113,7 +113,7 @@ def test_a_failed_login_logs_the_masked_phone_never_the_number_with_the_requests
     assert failure.levelno == logging.WARNING
     assert failure.request_id == "req-42"
     text = "\n".join(project_log.lines)
-    assert f"Login failed for {MASKED}: wrong password" in text
+    assert f"Login failed for {MASKED}: unknown phone or wrong password" in text
     assert PHONE not in text
     assert PHONE[1:] not in text
     assert "670123456" not in text

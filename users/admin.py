@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -31,6 +33,20 @@ class UserCreationAdminForm(PhoneCleaningMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("phone", "first_name", "last_name")
+
+
+class PhoneAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form: the API's failed-login limits apply (users.backends.PhoneBackend), and what they
+    refuse is shown on the form instead of crashing it."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except DomainError as exc:  # LoginLocked, LimitsUnavailable, AccountInactive, AccountDisabled
+            raise ValidationError(str(exc), code=exc.code) from None
+
+
+admin.site.login_form = PhoneAdminAuthenticationForm
 
 
 class PasswordSetAdminForm(AdminPasswordChangeForm):

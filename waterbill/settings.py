@@ -106,6 +106,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Users and passwords ----------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "users.User"
+# Phone and password, behind the failed-login limits: the API's login and the admin's go through it alike.
+AUTHENTICATION_BACKENDS = ["users.backends.PhoneBackend"]
 
 # Argon2id first (new hashes); PBKDF2 still verifies older hashes, which are upgraded at the next login.
 PASSWORD_HASHERS = [

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +16,6 @@ from users.exceptions import AccountDisabled, AccountInactive, InvalidCredential
 from users.models import User
 from users.phone import mask_phone
 from users.services.delivery import send_notice
-from users.services.limits import count_login_attempt
 from users.services.sessions import end_sessions
 from users.texts import password_changed_text
 from users.validation import check_password_rules
@@ -24,33 +25,23 @@ logger = logging.getLogger(__name__)
 
 
 def login(*, phone: str, password: str, client_ip: str | None = None, now: datetime | None = None) -> User:
-    """Check an E.164 phone and a password; returns the active user and records the login.
+    """Check an E.164 phone and a password through Django's `authenticate()` (users.backends.PhoneBackend);
+    returns the active user and records the login (Django's `user_logged_in`, which sets last_login).
 
-    Failed attempts are counted per client address and per number (users.services.limits); past
-    settings.LOGIN_FAILURE_LIMIT_IP / _PHONE, login is refused before the password is even checked.
-    Raises LoginLocked, LimitsUnavailable, InvalidCredentials (unknown phone or wrong password,
-    indistinguishable), AccountInactive (right password, never activated) or AccountDisabled (right
-    password, deactivated).
+    Failed attempts are counted per client address and per number before the password is checked; past
+    settings.LOGIN_FAILURE_LIMIT_IP / _PHONE, login is refused. Raises LoginLocked, LimitsUnavailable,
+    InvalidCredentials (unknown phone or wrong password, indistinguishable), AccountInactive (right password,
+    never activated) or AccountDisabled (right password, deactivated).
     """
-    now = now or timezone.now()
-    attempt = count_login_attempt(phone, client_ip, now)
-    user = User.objects.filter(phone=phone).first()
-    if user is None:
-        make_password(password)  # same cost as a real check: timing does not reveal unknown numbers
-    if user is None or not user.check_password(password):
-        logger.warning(
-            "Login failed for %s: %s", mask_phone(phone), "unknown phone" if user is None else "wrong password"
-        )
+    try:
+        user = authenticate(None, phone=phone, password=password, client_ip=client_ip, now=now)
+    except (AccountInactive, AccountDisabled) as exc:
+        logger.warning("Login refused for %s: %s", mask_phone(phone), exc.code)
+        raise
+    if not isinstance(user, User):
+        logger.warning("Login failed for %s: unknown phone or wrong password", mask_phone(phone))
         raise InvalidCredentials()
-    attempt.forgive()
-    if user.is_pending:
-        logger.warning("Login refused for %s: account not activated", mask_phone(phone))
-        raise AccountInactive()
-    if not user.is_active:
-        logger.warning("Login refused for %s: account disabled", mask_phone(phone))
-        raise AccountDisabled()
-    user.last_login = now
-    User.objects.filter(pk=user.pk).update(last_login=now)
+    user_logged_in.send(sender=User, request=None, user=user)
     logger.info("User %s logged in", mask_phone(phone))
     return user
 
