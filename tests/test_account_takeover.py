@@ -152,3 +152,36 @@ def test_the_sign_up_token_holder_is_not_affected_by_a_claim_refused_for_its_pas
         ACTIVATE, {"phone": "670123456", "code": "123456", "signup_token": SIGNUP_TOKEN}, format="json"
     )
     assert response.status_code == 200
+
+
+# --- A stranger's number is not a target ------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("clear_of_window_edges")
+def test_at_most_five_phone_change_codes_reach_one_number_per_hour(sms_outbox: list[SmsMessage]) -> None:
+    answers = []
+    for n in range(7):  # seven accounts, each with its own password, all aiming at one stranger's number
+        account = UserFactory(phone=f"+23767000{n:04d}")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(account)['access']}")
+        response = client.post(PHONE_CHANGE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
+        answers.append((response.status_code, response.json().get("code")))
+    assert answers[:5] == [(202, None)] * 5
+    assert answers[5:] == [(429, "resend_limit_reached")] * 2
+    assert [m.phone for m in sms_outbox].count("+237699001122") == 5
+
+
+@pytest.mark.usefixtures("clear_of_window_edges")
+def test_a_failed_phone_change_send_does_not_count_against_the_number(sms_outbox: list[SmsMessage]) -> None:
+    accounts = [UserFactory(phone=f"+23767000{n:04d}") for n in range(6)]
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNotProcessed("down", provider_code=20500)):
+        for account in accounts[:3]:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(account)['access']}")
+            body = {"new_phone": "699001122", "current_password": PASSWORD}
+            assert client.post(PHONE_CHANGE, body, format="json").status_code == 503
+    for account in accounts:  # the failed sends gave their units back: five of these six get through
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(account)['access']}")
+        client.post(PHONE_CHANGE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
+    assert [m.phone for m in sms_outbox].count("+237699001122") == 5

@@ -136,6 +136,8 @@ ACTIVATION_CODE_TTL = timedelta(minutes=10)
 ACTIVATION_MAX_ATTEMPTS = 5
 ACTIVATION_RESEND_COOLDOWN = timedelta(seconds=60)
 ACTIVATION_RESEND_MAX_PER_HOUR = 5
+# Phone-change codes to one destination number per clock hour, across all accounts.
+PHONE_CHANGE_MAX_PER_DESTINATION = 5
 # Wrong codes counted per account across resends (NIST SP 800-63B): from this many on, activation is
 # locked for ACTIVATION_LOCKOUT_BASE, doubling with each further failure, up to ACTIVATION_LOCKOUT_MAX.
 ACTIVATION_LOCKOUT_THRESHOLD = 10

@@ -64,6 +64,33 @@ def check_send_limits(codes: QuerySet[ActivationToken] | QuerySet[VerificationCo
         raise ResendLimitReached(retry_after=seconds_until(sent[0] + timedelta(hours=1), now))
 
 
+#: Phone-change codes sent to one destination number, whichever accounts ask: a stranger's number must not
+#: become the target of many accounts' codes (six accounts sent twelve SMS to one number in a minute).
+_CODES_TO_A_NUMBER = WindowCounter("phone-change-to", 3600)
+
+
+def take_destination_allowance(phone: str, now: datetime) -> None:
+    """Count one phone-change code to `phone` in this clock hour's window, or refuse it.
+
+    At most settings.PHONE_CHANGE_MAX_PER_DESTINATION per window, across all accounts (a fixed window: up to
+    twice that across a window's edge). Give it back with `give_back_destination_allowance` when the code was
+    not sent. Raises ResendLimitReached (with retry_after) or LimitsUnavailable.
+    """
+    try:
+        count = _CODES_TO_A_NUMBER.hit(phone, now)
+    except CounterUnavailable as exc:
+        raise LimitsUnavailable() from exc
+    if count.value > settings.PHONE_CHANGE_MAX_PER_DESTINATION:
+        _CODES_TO_A_NUMBER.undo(phone, now)
+        logger.warning("Phone-change code to %s refused: its hourly allowance is spent", mask_phone(phone))
+        raise ResendLimitReached(retry_after=count.retry_after(now))
+
+
+def give_back_destination_allowance(phone: str, now: datetime) -> None:
+    """Return the unit taken by `take_destination_allowance` for a code that was not sent (best effort)."""
+    _CODES_TO_A_NUMBER.undo(phone, now)
+
+
 # --- Wrong codes: one lockout mechanism, three counters on the account --------------------------------------
 
 

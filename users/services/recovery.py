@@ -24,7 +24,7 @@ from users.exceptions import (
 from users.models import User, VerificationCode
 from users.phone import mask_phone
 from users.services.delivery import ensure_available, get_gateway, send_notice, send_verification_code
-from users.services.limits import CODES, check_code
+from users.services.limits import CODES, check_code, give_back_destination_allowance, take_destination_allowance
 from users.services.sessions import end_sessions
 from users.texts import password_changed_text, phone_change_text, phone_changed_text, reset_text
 from users.validation import check_password_rules
@@ -143,9 +143,10 @@ def request_change(
 
     The current password is required, as for a password change: an access token alone (stolen, or a phone
     left unlocked) must not be enough to move the account to another SIM.
-    Raises ValidationFailed (`current_password`: `password_incorrect`; `new_password`: `phone_unchanged`),
-    PhoneTaken (field `new_phone`), ResendTooSoon, ResendLimitReached, PhoneRejected (field `new_phone`) or
-    SmsServiceUnavailable.
+    At most settings.PHONE_CHANGE_MAX_PER_DESTINATION codes go to one number per hour, whichever accounts ask.
+    Raises ValidationFailed (`current_password`: `password_incorrect`; `new_phone`: `phone_unchanged`),
+    PhoneTaken (field `new_phone`), ResendTooSoon, ResendLimitReached, PhoneRejected (field `new_phone`),
+    SmsServiceUnavailable or LimitsUnavailable.
     """
     now = now or timezone.now()
     if not user.check_password(current_password):
@@ -159,12 +160,16 @@ def request_change(
         raise PhoneTaken(field="new_phone")
     gateway = get_gateway()
     ensure_available(gateway)
+    take_destination_allowance(new_phone, now)
     try:
         return send_verification_code(
             user, purpose=Purpose.PHONE_CHANGE, phone=new_phone, text=phone_change_text, gateway=gateway, now=now
         )
-    except PhoneRejected as exc:
-        raise PhoneRejected(field="new_phone") from exc
+    except DomainError as exc:
+        give_back_destination_allowance(new_phone, now)  # not sent: it does not count against the number
+        if isinstance(exc, PhoneRejected):
+            raise PhoneRejected(field="new_phone") from exc
+        raise
 
 
 def confirm_change(user: User, *, code: str, now: datetime | None = None) -> User:
