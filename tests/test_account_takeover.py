@@ -185,3 +185,25 @@ def test_a_failed_phone_change_send_does_not_count_against_the_number(sms_outbox
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair(account)['access']}")
         client.post(PHONE_CHANGE, {"new_phone": "699001122", "current_password": PASSWORD}, format="json")
     assert [m.phone for m in sms_outbox].count("+237699001122") == 5
+
+
+# --- The answer's timing --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("account", ["active", "unknown"])
+def test_a_reset_request_is_answered_before_any_sms_is_sent(account: str, sms_outbox: list[SmsMessage]) -> None:
+    """The SMS of a real account leaves after the answer (when the server closes the response), so the answer
+    takes the same time for every number, whatever the provider's round trip."""
+    from rest_framework.test import APIRequestFactory
+
+    from users.views import PasswordResetView
+
+    if account == "active":
+        UserFactory(phone="+237670123456")
+    request = APIRequestFactory().post(RESET, {"phone": "670123456"}, format="json")
+    response = PasswordResetView.as_view()(request)
+    response.render()
+    assert response.status_code == 202
+    assert sms_outbox == []  # answered: nothing sent yet, for either kind of number
+    response.close()  # what the WSGI server does once the answer is written
+    assert [m.phone for m in sms_outbox] == (["+237670123456"] if account == "active" else [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,6 +25,8 @@ from users.services import (
 )
 from users.tokens import revoke, rotate, token_pair
 from waterbill.throttling import FixedWindowScopedThrottle
+
+logger = logging.getLogger(__name__)
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -65,6 +69,29 @@ UNAUTHENTICATED = _error(
 def client_ip(request: Request) -> str:
     """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
     return BaseThrottle().get_ident(request)
+
+
+class AnswerFirstResponse(Response):
+    """A response that runs tasks after it has been sent: the WSGI server closes a response once its body is
+    written, and `close()` runs them then, on this request's thread and database connection.
+
+    For work whose duration must not show in the answer's timing (the reset SMS of a real account). A task
+    that fails is logged; the answer has left already.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tasks: list[Callable[[], None]] = []
+
+    def close(self) -> None:
+        try:
+            for task in self.tasks:
+                try:
+                    task()
+                except Exception:
+                    logger.exception("A task run after the response failed")
+        finally:
+            super().close()
 
 
 def tokens_response(data: Any) -> Response:
@@ -318,8 +345,13 @@ class PasswordResetView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.PhoneSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        available_at = PasswordResetService.request_reset(serializer.validated_data["phone"])
-        return Response(s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED)
+        tasks: list[Callable[[], None]] = []
+        available_at = PasswordResetService.request_reset(serializer.validated_data["phone"], later=tasks.append)
+        response = AnswerFirstResponse(
+            s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED
+        )
+        response.tasks = tasks
+        return response
 
 
 class PasswordResetConfirmView(PublicAPIView):

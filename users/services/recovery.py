@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -60,11 +61,15 @@ def _verdict(user: User | None, row: VerificationCode | None, code: str, now: da
 # --- Password reset ----------------------------------------------------------------------------------------
 
 
-def request_reset(phone: str, *, now: datetime | None = None) -> datetime:
+def request_reset(
+    phone: str, *, now: datetime | None = None, later: Callable[[Callable[[], None]], None] | None = None
+) -> datetime:
     """Send a reset code to the active account of `phone` (E.164); returns when the next may be asked for.
 
     Unknown, pending and disabled numbers get the same answer and no SMS. At most one code a minute and five
     an hour per account; past them, or when the SMS fails, the answer is the same and nothing is sent.
+    With `later`, the send is handed to it instead of run here: the API answers first and sends after (its
+    response's close), so the answer's timing does not tell an account from an unknown number.
     Raises SmsServiceUnavailable only when the gateway is known to be down (before looking the number up).
     """
     now = now or timezone.now()
@@ -73,15 +78,25 @@ def request_reset(phone: str, *, now: datetime | None = None) -> datetime:
     user = User.objects.filter(phone=phone, is_active=True).first()
     if user is None:
         logger.info("Password reset for %s ignored: no active account", mask_phone(phone))
-        return now + settings.ACTIVATION_RESEND_COOLDOWN
-    try:
-        send_verification_code(
-            user, purpose=Purpose.PASSWORD_RESET, phone=user.phone, text=reset_text, gateway=gateway, now=now
-        )
-    except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable) as exc:
-        # Answered like an unknown number: these can only happen for a real account. Logged and recorded.
-        logger.warning("Password reset code for %s not sent: %s", mask_phone(phone), exc.code)
+    else:
+        account = user
+
+        def send() -> None:
+            try:
+                send_verification_code(
+                    account, purpose=Purpose.PASSWORD_RESET, phone=account.phone, text=reset_text, gateway=gateway,
+                    now=now,
+                )
+            except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable) as exc:
+                # Never answered: these can only happen for a real account. Logged and recorded.
+                logger.warning("Password reset code for %s not sent: %s", mask_phone(phone), exc.code)
+
+        (later or _run_now)(send)
     return now + settings.ACTIVATION_RESEND_COOLDOWN
+
+
+def _run_now(task: Callable[[], None]) -> None:
+    task()
 
 
 def confirm_reset(*, phone: str, code: str, new_password: str, now: datetime | None = None) -> User:
