@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 # One count for every number together, per hour aligned on the epoch: a clock hour in UTC, and in any zone
 # a whole number of hours away (Douala).
 _sent = WindowCounter("sms:budget", 3600)
+_alerts = WindowCounter("sms:budget-alerts", 3600)
 _ALL = "all"
 
 
@@ -30,11 +31,26 @@ def take(now: datetime) -> bool:
         return False
     if used > settings.SMS_HOURLY_BUDGET:
         give_back(now)  # a refused send spends nothing: the budget is exactly SMS_HOURLY_BUDGET sends
-        logger.error(
-            "SMS budget of %d per hour is spent: send refused (possible SMS pumping)", settings.SMS_HOURLY_BUDGET
+        # One ERROR per hour for the alert (the first refusal of the window), a WARNING for each one after.
+        try:
+            first = _alerts.hit(_ALL, now).value == 1
+        except CounterUnavailable:
+            first = True
+        logger.log(
+            logging.ERROR if first else logging.WARNING,
+            "SMS budget of %d per hour is spent: send refused (possible SMS pumping)",
+            settings.SMS_HOURLY_BUDGET,
         )
         return False
     return True
+
+
+def usage(now: datetime) -> float | None:
+    """The share of this hour's budget spent at `now` (0.0 to 1.0), or None when the cache cannot tell."""
+    try:
+        return min(_sent.get(_ALL, now) / max(settings.SMS_HOURLY_BUDGET, 1), 1.0)
+    except CounterUnavailable:
+        return None
 
 
 def give_back(now: datetime) -> None:

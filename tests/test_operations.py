@@ -39,6 +39,37 @@ def test_health_is_degraded_but_serving_when_the_sms_gateway_is_down(api_client:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clear_of_window_edges")
+@pytest.mark.parametrize(("sent", "sms"), [(79, "ok"), (80, "degraded"), (100, "degraded")])
+def test_health_says_degraded_when_the_sms_budget_is_80_percent_spent(
+    api_client: APIClient, settings: object, sent: int, sms: str
+) -> None:
+    from sms import budget
+
+    settings.SMS_HOURLY_BUDGET = 100  # type: ignore[attr-defined]
+    now = timezone.now()
+    for _ in range(sent):
+        assert budget.take(now)
+    response = api_client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.json()["checks"]["sms"] == sms
+    assert response.json()["status"] == ("ok" if sms == "ok" else "degraded")
+
+
+@pytest.mark.usefixtures("clear_of_window_edges")
+def test_a_spent_budget_logs_one_error_an_hour(settings: object, caplog: pytest.LogCaptureFixture) -> None:
+    from sms import budget
+
+    settings.SMS_HOURLY_BUDGET = 1  # type: ignore[attr-defined]
+    now = timezone.now()
+    assert budget.take(now)
+    for _ in range(5):
+        assert not budget.take(now)
+    levels = [r.levelname for r in caplog.records if r.name == "sms.budget"]
+    assert levels == ["ERROR", "WARNING", "WARNING", "WARNING", "WARNING"]
+
+
+@pytest.mark.django_db
 def test_health_is_503_when_the_database_is_unreachable(api_client: APIClient) -> None:
     with patch("waterbill.health.connection.cursor", side_effect=OperationalError("connection refused")):
         response = api_client.get(HEALTH)

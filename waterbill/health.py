@@ -7,10 +7,11 @@ import logging
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from sms import get_sms_gateway
+from sms import budget, get_sms_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -34,27 +35,38 @@ def _cache() -> bool:
         return False
 
 
-def _sms() -> bool:
+#: From this share of the hourly SMS budget spent, `sms` is "degraded": sends will soon be refused.
+BUDGET_WARNING_SHARE = 0.8
+
+
+def _sms() -> str:
+    """"ok", "degraded" (the hourly SMS budget is 80% spent) or "unavailable" (no gateway can send)."""
     try:
-        return bool(get_sms_gateway().is_available())
+        available = bool(get_sms_gateway().is_available())
     except Exception as exc:
         logger.error("Health check: SMS gateway failed its availability check: %s", exc)
-        return False
+        available = False
+    if not available:
+        return "unavailable"
+    spent = budget.usage(timezone.now())
+    return "degraded" if spent is None or spent >= BUDGET_WARNING_SHARE else "ok"
 
 
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """200 while the database answers (`status` "ok", or "degraded" when the cache or SMS gateway does not);
-    503 when the database does not. One query, two cache round trips; no authentication, no throttle."""
-    checks = {"database": _database(), "cache": _cache(), "sms": _sms()}
-    if not checks["database"]:
+    """200 while the database answers (`status` "ok", or "degraded" when the cache or the SMS gateway does not,
+    or the hourly SMS budget is 80% spent); 503 when the database does not. One query, three cache round
+    trips; no authentication, no throttle."""
+    checks = {
+        "database": "ok" if _database() else "unavailable",
+        "cache": "ok" if _cache() else "unavailable",
+        "sms": _sms(),
+    }
+    if checks["database"] != "ok":
         status, code = "unavailable", 503
-    elif all(checks.values()):
+    elif all(value == "ok" for value in checks.values()):
         status, code = "ok", 200
     else:
         status, code = "degraded", 200
-    return JsonResponse(
-        {"status": status, "checks": {name: "ok" if ok else "unavailable" for name, ok in checks.items()}},
-        status=code,
-    )
+    return JsonResponse({"status": status, "checks": checks}, status=code)
