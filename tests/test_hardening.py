@@ -9,7 +9,9 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from users.tests.factories import PASSWORD, UserFactory
+from sms.backends.locmem import SmsMessage
+from tests.conftest import code_in
+from users.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +49,40 @@ def test_a_csrf_failure_is_403_json() -> None:
     assert response.json()["code"] == "csrf_failed"
 
 
-def test_token_answers_are_never_stored(client: APIClient) -> None:
-    UserFactory(phone="+237670123456")
+def test_token_answers_are_never_stored(client: APIClient, sms_outbox: list[SmsMessage]) -> None:
+    registered = client.post(
+        "/api/v1/auth/register/",
+        {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono",
+         "password": PASSWORD, "password_confirm": PASSWORD},
+        format="json",
+    ).json()
+    activate = {"phone": "670123456", "code": code_in(sms_outbox[-1]), "signup_token": registered["signup_token"]}
+    activated = client.post("/api/v1/auth/activate/", activate, format="json")
     login = client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json")
-    assert login["Cache-Control"] == "no-store"
     refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": login.json()["refresh"]}, format="json")
-    assert refreshed.status_code == 200
-    assert refreshed["Cache-Control"] == "no-store"
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    new_password = {"current_password": PASSWORD, "new_password": "Nouveau-Robinet-77"}
+    changed = client.post("/api/v1/users/me/password/", new_password, format="json")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {changed.json()['access']}")
+    client.post("/api/v1/users/me/phone/", {"new_phone": "699001122", "current_password": "Nouveau-Robinet-77"},
+                format="json")
+    moved = client.post("/api/v1/users/me/phone/confirm/", {"code": code_in(sms_outbox[-1])}, format="json")
+    for answer in (activated, login, refreshed, changed, moved):
+        assert answer.status_code == 200, answer.content
+        assert answer["Cache-Control"] == "no-store"
+
+
+def test_a_permission_denied_outside_drf_is_403_json(client: APIClient) -> None:
+    from django.core.exceptions import PermissionDenied
+    from django.test import RequestFactory
+
+    from waterbill.views import permission_denied
+
+    response = permission_denied(RequestFactory().get("/"), PermissionDenied())
+    assert response.status_code == 403
+    assert json.loads(response.content) == {
+        "detail": "Vous n'avez pas la permission d'effectuer cette action.", "code": "permission_denied",
+    }
 
 
 @pytest.mark.parametrize("char", ["\u202e", "\u200b", "\u2028", "\u2029", "\x1b"], ids=ascii)

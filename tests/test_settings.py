@@ -87,3 +87,23 @@ def test_log_format_json_is_accepted_and_anything_else_refused() -> None:
     refused = load_settings(DJANGO_DEBUG="1", LOG_FORMAT="xml")
     assert refused.returncode != 0
     assert "LOG_FORMAT must be plain or json" in refused.stderr
+
+
+@pytest.mark.parametrize(("proxies", "header"), [("0", "None"), ("1", "('HTTP_X_FORWARDED_PROTO', 'https')")])
+def test_x_forwarded_proto_is_believed_only_from_a_declared_proxy(proxies: str, header: str) -> None:
+    code = "import waterbill.settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    result = subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SECRET_KEY": SECRET,
+            "SMS_BACKEND": "sms.backends.twilio.SmsBackend",
+            "DJANGO_NUM_PROXIES": proxies,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == header

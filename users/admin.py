@@ -9,6 +9,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -53,8 +54,13 @@ class PasswordSetAdminForm(AdminPasswordChangeForm):
     """The admin's "set password" form: a password set by the support desk ends every session, as a reset does."""
 
     def save(self, commit: bool = True) -> Any:
-        user = super().save(commit=commit)
-        if commit:
+        if not commit:
+            return super().save(commit=False)
+        # One transaction, the user's row locked first (the lock a refresh takes): no window in which the
+        # new password is set and the old sessions still work.
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=self.user.pk).first()
+            user = super().save(commit=True)
             end_sessions(user)
         return user
 
