@@ -207,3 +207,50 @@ def test_a_reset_request_is_answered_before_any_sms_is_sent(account: str, sms_ou
     assert sms_outbox == []  # answered: nothing sent yet, for either kind of number
     response.close()  # what the WSGI server does once the answer is written
     assert [m.phone for m in sms_outbox] == (["+237670123456"] if account == "active" else [])
+
+
+# --- The review's races and guessing paths ---------------------------------------------------------------
+
+
+def test_a_reset_code_proved_before_the_number_moved_cannot_set_the_password(
+    owner: User, sms_outbox: list[SmsMessage]
+) -> None:
+    """Between the proof of the code and the new password, the owner moves the account to a new SIM: the code
+    sent to the old number (a thief's, say) no longer works."""
+    from django.contrib.auth.hashers import make_password
+
+    from users.exceptions import CodeInvalid
+    from users.services import PasswordResetService, PhoneChangeService
+
+    PasswordResetService.request_reset(owner.phone)
+    stolen_code = code_in(sms_outbox[-1])
+    PhoneChangeService.request_change(owner, new_phone="+237699001122", current_password=PASSWORD)
+    move_code = code_in(sms_outbox[-1])
+
+    def the_owner_moves_meanwhile(password: str) -> str:
+        PhoneChangeService.confirm_change(User.objects.get(pk=owner.pk), code=move_code)
+        return make_password(password)
+
+    with (
+        patch("users.services.recovery.make_password", side_effect=the_owner_moves_meanwhile),
+        pytest.raises(CodeInvalid),
+    ):
+        PasswordResetService.confirm_reset(phone=owner.phone, code=stolen_code, new_password="Voleur-Robinet-66")
+    owner.refresh_from_db()
+    assert owner.phone == "+237699001122"
+    assert owner.check_password(PASSWORD)
+
+
+@pytest.mark.usefixtures("clear_of_window_edges")
+@pytest.mark.parametrize("path", ["/api/v1/users/me/password/", PHONE_CHANGE])
+def test_guessing_the_current_password_with_a_stolen_token_counts_as_failed_logins(
+    thief: APIClient, owner: User, path: str
+) -> None:
+    body = {"current_password": "not-the-password"} | (
+        {"new_password": "Nouveau-Robinet-77"} if path.endswith("password/") else {"new_phone": "699001122"}
+    )
+    answers = [thief.post(path, body, format="json").status_code for _ in range(6)]
+    assert answers == [400] * 5 + [429]  # LOGIN_FAILURE_LIMIT_PHONE: 5 per 5 minutes
+    login = APIClient().post("/api/v1/auth/login/", {"phone": owner.phone, "password": PASSWORD}, format="json")
+    assert login.status_code == 429
+    assert login.json()["code"] == "login_locked"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -139,7 +140,7 @@ def test_tokens_issued_before_the_session_claim_existed_stay_valid_until_a_chang
     assert me(str(legacy.access_token)) == (401, "session_ended")
 
 
-def test_a_forged_version_is_refused(user: User) -> None:
+def test_a_version_of_another_type_is_refused(user: User) -> None:
     token = RefreshToken.for_user(user)
     token[SESSION_CLAIM] = "0"  # not the integer the server issues
     assert me(str(token.access_token)) == (401, "session_ended")
@@ -184,3 +185,93 @@ def test_no_refresh_in_flight_outlives_a_password_reset(sms_outbox: list[SmsMess
         thread.join()
         survivors += sum(1 for pair in minted if me(pair["access"])[0] == 200 or refresh(pair["refresh"])[0] == 200)
     assert survivors == 0
+
+
+# --- A change asked with a token cannot land after the sessions ended (the review's race) -----------------
+
+
+def _ended_meanwhile(user: User) -> User:
+    """`user` as the request loaded it, while the owner's reset ends every session before the change lands."""
+    from users.services.sessions import end_sessions
+
+    stale = User.objects.get(pk=user.pk)
+    end_sessions(User.objects.get(pk=user.pk))  # the owner's reset committed in between
+    return stale
+
+
+def test_a_password_change_in_flight_cannot_undo_the_owners_reset(user: User) -> None:
+    from users.exceptions import SessionEnded
+
+    stale = _ended_meanwhile(user)
+    with pytest.raises(SessionEnded):
+        change_password(stale, current_password=PASSWORD, new_password="Voleur-Robinet-66")
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)  # untouched by the thief's request
+
+
+def test_a_phone_change_in_flight_cannot_land_after_the_sessions_ended(
+    user: User, sms_outbox: list[SmsMessage]
+) -> None:
+    from users.exceptions import SessionEnded
+    from users.services import PhoneChangeService
+
+    PhoneChangeService.request_change(user, new_phone="+237699001122", current_password=PASSWORD)
+    stale = _ended_meanwhile(user)
+    with pytest.raises(SessionEnded):
+        PhoneChangeService.confirm_change(stale, code=code_in(sms_outbox[-1]))
+    with pytest.raises(SessionEnded):
+        PhoneChangeService.request_change(stale, new_phone="+237699001133", current_password=PASSWORD)
+    user.refresh_from_db()
+    assert user.phone == "+237670123456"
+
+
+def test_an_admin_edit_does_not_write_back_what_a_reset_changed(user: User, sms_outbox: list[SmsMessage]) -> None:
+    """The admin's page was loaded before the owner's reset; saving a name afterwards keeps the reset."""
+    client = admin()
+    url = reverse("admin:users_user_change", args=[user.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    earlier = token_pair(user)
+    reset_by_api(user, sms_outbox)  # the owner resets meanwhile
+    form = {
+        "phone": user.phone, "first_name": "Awa Marie", "last_name": user.last_name, "language": user.language,
+        "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "activation_tokens-TOTAL_FORMS": "0", "activation_tokens-INITIAL_FORMS": "0",
+        "verification_codes-TOTAL_FORMS": "0", "verification_codes-INITIAL_FORMS": "0",
+    }
+    assert client.post(url, form).status_code == 302
+    user.refresh_from_db()
+    assert user.first_name == "Awa Marie"
+    assert user.check_password(NEW_PASSWORD)  # the reset's password, not the page's
+    assert me(earlier["access"]) == (401, "session_ended")  # the version was not written back
+
+
+def test_an_admin_moving_the_number_ends_the_sessions_and_tells_the_old_number(
+    user: User, sms_outbox: list[SmsMessage], django_capture_on_commit_callbacks: Any
+) -> None:
+    earlier = token_pair(user)
+    form = {
+        "phone": "699001122", "first_name": user.first_name, "last_name": user.last_name,
+        "language": user.language, "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "activation_tokens-TOTAL_FORMS": "0", "activation_tokens-INITIAL_FORMS": "0",
+        "verification_codes-TOTAL_FORMS": "0", "verification_codes-INITIAL_FORMS": "0",
+    }
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert admin().post(reverse("admin:users_user_change", args=[user.pk]), form).status_code == 302
+    assert len(callbacks) == 1
+    assert me(earlier["access"]) == (401, "session_ended")
+    assert sms_outbox[-1] == SmsMessage(
+        phone="+237670123456",
+        text="WaterBill: your account was moved to another number. If this was not you, call our customer service.",
+    )
+
+
+def test_ending_the_sessions_ends_the_admins_cookie_sessions_too() -> None:
+    from users.services.sessions import end_sessions
+
+    staff = User.objects.create_superuser("+237699000001", "admin-Pass-2026")
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    end_sessions(staff)
+    assert client.get("/admin/").status_code == 302  # to the login page

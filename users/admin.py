@@ -19,7 +19,9 @@ from django.utils.translation import ngettext
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import clean_phone
 from users.services import ActivationService
+from users.services.delivery import send_notice
 from users.services.sessions import end_sessions
+from users.texts import phone_changed_text
 from waterbill.errors import DomainError
 
 
@@ -56,11 +58,12 @@ class PasswordSetAdminForm(AdminPasswordChangeForm):
     def save(self, commit: bool = True) -> Any:
         if not commit:
             return super().save(commit=False)
-        # One transaction, the user's row locked first (the lock a refresh takes): no window in which the
-        # new password is set and the old sessions still work.
+        # One transaction, on the user's row as it is now, locked (the lock a refresh takes): no window in which
+        # the new password is set and the old sessions still work, and nothing stale written back.
         with transaction.atomic():
-            User.objects.select_for_update().filter(pk=self.user.pk).first()
-            user = super().save(commit=True)
+            self.user = User.objects.select_for_update().get(pk=self.user.pk)
+            user = super().save(commit=False)  # sets (or unsets) the password on that row
+            user.save(update_fields=["password"])
             end_sessions(user)
         return user
 
@@ -168,14 +171,34 @@ class UserAdmin(DjangoUserAdmin):
         """
         if not change:
             obj.is_active = True
-        was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()
-        super().save_model(request, obj, form, change)
-        if was_active and not obj.is_active:
-            end_sessions(obj)
+            super().save_model(request, obj, form, change)
+        else:
+            # Only what the form changed: the row may have moved on since the page was loaded (a reset, a
+            # session ended), and a full save would write the page's stale password and fields back.
+            before = User.objects.select_for_update().get(pk=obj.pk)
+            concrete = {field.name for field in User._meta.concrete_fields}
+            fields = [name for name in form.changed_data if name in concrete]
+            if fields:
+                obj.save(update_fields=fields)
+            if before.is_active and not obj.is_active:
+                end_sessions(obj)
+            if "phone" in fields and before.phone != obj.phone:
+                self._moved(obj, old_phone=before.phone)
         if obj.is_active:
             obj.activation_tokens.filter(used_at__isnull=True, expires_at__gt=timezone.now()).update(
                 expires_at=timezone.now()
             )
+
+    @staticmethod
+    def _moved(user: User, *, old_phone: str) -> None:
+        """The support desk moved the account to another number: as a number change by code does, every session
+        ends, the codes sent to the old number die, and the old number hears of it once the change commits."""
+        now = timezone.now()
+        end_sessions(user)
+        VerificationCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        transaction.on_commit(
+            lambda: send_notice(user, phone=old_phone, purpose="phone_notice", text=phone_changed_text, now=now)
+        )
 
     @admin.display(description=_("status"), ordering="is_active")
     def status(self, obj: User) -> str:

@@ -178,6 +178,15 @@ class LimitsUnavailable(ServiceUnavailable):
     """The shared cache holding the abuse limits is unreachable: refuse rather than run unlimited."""
 
 
+class SessionEnded(DomainError):
+    """The account's sessions were ended (password or number changed, account disabled) since this request's
+    token was issued: the change it asks for is refused, as the token will be at its next use."""
+
+    status_code = 401
+    default_code = "session_ended"
+    default_detail = _("This session has ended. Log in again.")
+
+
 class CodeLocked(DomainError):
     """Too many wrong password-reset or phone-change codes for this account, across codes."""
 

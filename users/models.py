@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from users.phone import InvalidPhoneNumber, clean_phone, normalize_phone
@@ -113,7 +114,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.phone
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Record `activated_at` the first time the account is saved active, however that happens (API, admin)."""
+        """Record `activated_at` the first time the account is saved active, however that happens (API, admin).
+
+        A save of every field (no `update_fields`) never writes `session_version`: a row loaded before the
+        sessions were ended must not bring the old version back (only users.services.sessions changes it).
+        """
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "session_version"
+            ]
         if self.is_active and self.activated_at is None:
             # Without it, an account activated by an admin and later disabled would look "pending" again,
             # and a new sign-up could take it over. The sign-up's secret has served its purpose too.
@@ -126,6 +137,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_full_name(self) -> str:
         """First and last name, or the phone number when both are empty."""
         return f"{self.first_name} {self.last_name}".strip() or self.phone
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session hash (admin cookies), over the password and the session version: ending the sessions
+        (users.services.sessions) ends the admin's cookie sessions of the account too."""
+        return salted_hmac(
+            "users.User.get_session_auth_hash", f"{self.password}:{self.session_version}", secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_short_name(self) -> str:
         """The first name, or the phone number."""

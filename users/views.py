@@ -11,10 +11,10 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from users import serializers as s
+from users.backends import client_address
 from users.models import User
 from users.services import (
     ActivationService,
@@ -66,9 +66,9 @@ UNAUTHENTICATED = _error(
 )
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: Request) -> str | None:
     """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
-    return BaseThrottle().get_ident(request)
+    return client_address(request)
 
 
 class AnswerFirstResponse(Response):
@@ -321,7 +321,7 @@ class PasswordChangeView(AccountAPIView):
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = self.account(request)
-        change_password(user, **serializer.validated_data)
+        change_password(user, **serializer.validated_data, client_ip=client_ip(request))
         return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
 
 
@@ -402,7 +402,9 @@ class PhoneChangeView(AccountAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.PhoneChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = PhoneChangeService.request_change(self.account(request), **serializer.validated_data)
+        row = PhoneChangeService.request_change(
+            self.account(request), **serializer.validated_data, client_ip=client_ip(request)
+        )
         return Response(
             s.PhoneChangeRequestedSerializer({"code_expires_at": row.expires_at}).data, status=status.HTTP_202_ACCEPTED
         )

@@ -89,7 +89,7 @@ def activate(
         logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
         raise error
     if password is not None and claiming:
-        user = _claim(user, token.pk, password, now)
+        user = _claim(user, token, password, now)
     logger.info("User %s activated", mask_phone(phone))
     return user
 
@@ -126,7 +126,7 @@ def _verdict(
     return SignupInvalid()
 
 
-def _claim(user: User, token_pk: int, password: str, now: datetime) -> User:
+def _claim(user: User, proved: ActivationToken, password: str, now: datetime) -> User:
     """The code of a claim is proved: check the new password against the account (phone and names), hash it
     outside any transaction, then activate if that code is still the account's newest and unused.
     Raises ValidationFailed on `password`, CodeUsed, CodeExpired or CodeInvalid."""
@@ -134,12 +134,12 @@ def _claim(user: User, token_pk: int, password: str, now: datetime) -> User:
     password_hash = make_password(password)
     with transaction.atomic():
         locked, token = _locked_newest(user.phone)
-        if locked is None or token is None or token.pk != token_pk:
+        if locked is None or token is None or token.pk != proved.pk:
             raise CodeInvalid()  # re-registered or deleted meanwhile
         if token.used_at is not None or not locked.is_pending:
             raise CodeUsed()
-        if token.is_expired(now):
-            raise CodeExpired()
+        if token.expires_at != proved.expires_at or token.is_expired(now):
+            raise CodeExpired()  # retired meanwhile
         _activate(locked, token, now, password_hash=password_hash)
     logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(user.phone))
     return locked

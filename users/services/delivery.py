@@ -21,6 +21,7 @@ from users.exceptions import PhoneRejected, SmsServiceUnavailable
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
 from users.services.limits import check_send_limits
+from users.services.sessions import lock_current_session
 from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -113,17 +114,20 @@ def send_verification_code(
     text: Callable[[str], str],
     gateway: BaseSmsBackend,
     now: datetime,
+    same_session: bool = False,
 ) -> VerificationCode:
     """Send a new code of `purpose` to `phone` for `user`: all in one durable transaction.
 
     Locks the user, checks its send limits for `purpose`, retires its live codes of that purpose, saves the
-    new one and sends `text(code)` last, in the user's language. Raises ResendTooSoon, ResendLimitReached,
-    PhoneRejected or SmsServiceUnavailable; after any of them the earlier codes still work.
+    new one and sends `text(code)` last, in the user's language. With `same_session`, `user` is the user of
+    this request's token and its sessions must not have ended since (users.services.sessions).
+    Raises ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable or SessionEnded; after any
+    of them the earlier codes still work.
     """
     code = ActivationToken.generate_code()
     try:
         with transaction.atomic(durable=True):
-            locked = User.objects.select_for_update().get(pk=user.pk)
+            locked = lock_current_session(user) if same_session else User.objects.select_for_update().get(pk=user.pk)
             codes = VerificationCode.objects.filter(user=locked, purpose=purpose)
             check_send_limits(codes, now)
             codes.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)

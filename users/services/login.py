@@ -16,7 +16,7 @@ from users.exceptions import AccountDisabled, AccountInactive, InvalidCredential
 from users.models import User
 from users.phone import mask_phone
 from users.services.delivery import send_notice
-from users.services.sessions import end_sessions
+from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text
 from users.validation import check_password_rules
 from waterbill.errors import ValidationFailed
@@ -46,23 +46,44 @@ def login(*, phone: str, password: str, client_ip: str | None = None, now: datet
     return user
 
 
-def change_password(user: User, *, current_password: str, new_password: str, now: datetime | None = None) -> None:
-    """Replace `user`'s password after checking the current one; every session of the account ends (the
-    caller gives its own client a new pair) and the number gets a notice.
+def verify_password(user: User, password: str, *, client_ip: str | None, now: datetime | None = None) -> None:
+    """Check the logged-in `user`'s current password like a login: through `authenticate()`, so the failed-login
+    limits count it and Django's signals fire (a stolen token must not allow guessing the password at will).
 
-    Raises ValidationFailed: `current_password` / `password_incorrect`, or Django's validator codes on
-    `new_password`; then nothing changed.
+    Raises ValidationFailed (`current_password`: `password_incorrect`), LoginLocked or LimitsUnavailable.
     """
-    now = now or timezone.now()
-    if not user.check_password(current_password):
-        logger.warning("Password change refused for %s: wrong current password", mask_phone(user.phone))
+    try:
+        checked = authenticate(None, phone=user.phone, password=password, client_ip=client_ip, now=now)
+    except (AccountInactive, AccountDisabled):
+        checked = None  # not this request's active account any more
+    if not isinstance(checked, User) or checked.pk != user.pk:
+        logger.warning("Current password refused for %s", mask_phone(user.phone))
         raise ValidationFailed(
             {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
         )
+
+
+def change_password(
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Replace `user`'s password after checking the current one (`verify_password`); every session of the
+    account ends (the caller gives its own client a new pair) and the number gets a notice.
+
+    Raises ValidationFailed (`current_password`: `password_incorrect`, or Django's validator codes on
+    `new_password`), LoginLocked, LimitsUnavailable, or SessionEnded when the account's sessions were ended
+    while this request was under way; then nothing changed.
+    """
+    now = now or timezone.now()
+    verify_password(user, current_password, client_ip=client_ip, now=now)
     check_password_rules(new_password, user, "new_password")
     password_hash = make_password(new_password)  # before the transaction
     with transaction.atomic():
-        # The UPDATE locks the row, the lock a refresh takes (users.tokens.rotate): no refresh slips between.
+        lock_current_session(user)
         User.objects.filter(pk=user.pk).update(password=password_hash)
         user.password = password_hash
         end_sessions(user)

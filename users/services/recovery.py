@@ -26,7 +26,8 @@ from users.models import User, VerificationCode
 from users.phone import mask_phone
 from users.services.delivery import ensure_available, get_gateway, send_notice, send_verification_code
 from users.services.limits import CODES, check_code, give_back_destination_allowance, take_destination_allowance
-from users.services.sessions import end_sessions
+from users.services.login import verify_password
+from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text, phone_change_text, phone_changed_text, reset_text
 from users.validation import check_password_rules
 from waterbill.errors import DomainError, ValidationFailed
@@ -124,8 +125,9 @@ def confirm_reset(*, phone: str, code: str, new_password: str, now: datetime | N
         user = User.objects.select_for_update().filter(pk=user.pk, is_active=True).first()
         if user is None:
             raise CodeInvalid()  # disabled meanwhile
-        # The proved code must still be the account's newest, unused and live one (it was not re-matched).
-        if (error := _still_usable(user, row.pk, Purpose.PASSWORD_RESET, now)) is not None:
+        # The proved code must still be the account's newest, unused one, untouched since (a number change
+        # retires it by moving its expiry), and for the account's number (it was not re-matched).
+        if (error := _still_usable(user, row, Purpose.PASSWORD_RESET, now)) is not None:
             raise error
         VerificationCode.objects.filter(pk=row.pk).update(used_at=now)
         user.password = password_hash
@@ -136,15 +138,16 @@ def confirm_reset(*, phone: str, code: str, new_password: str, now: datetime | N
     return user
 
 
-def _still_usable(user: User, pk: int, purpose: str, now: datetime) -> DomainError | None:
-    """None when the code `pk`, proved a moment ago, is still `user`'s newest live code of `purpose`."""
+def _still_usable(user: User, proved: VerificationCode, purpose: str, now: datetime) -> DomainError | None:
+    """None when `proved`, checked a moment ago, is still `user`'s newest live code of `purpose`, unchanged
+    since, and sent to the account's number."""
     row = _newest_code(user, purpose)
-    if row is None or row.pk != pk:
-        return CodeInvalid()  # a newer code was sent meanwhile
+    if row is None or row.pk != proved.pk or row.phone != user.phone:
+        return CodeInvalid()  # a newer code was sent, or the account moved to another number, meanwhile
     if row.used_at is not None:
         return CodeUsed()
-    if row.is_expired(now):
-        return CodeExpired()
+    if row.expires_at != proved.expires_at or row.is_expired(now):
+        return CodeExpired()  # retired meanwhile
     return None
 
 
@@ -152,23 +155,24 @@ def _still_usable(user: User, pk: int, purpose: str, now: datetime) -> DomainErr
 
 
 def request_change(
-    user: User, *, new_phone: str, current_password: str, now: datetime | None = None
+    user: User,
+    *,
+    new_phone: str,
+    current_password: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
 ) -> VerificationCode:
     """Send a code to `new_phone` (E.164) for `user`; returns the code's row (its expiry).
 
-    The current password is required, as for a password change: an access token alone (stolen, or a phone
-    left unlocked) must not be enough to move the account to another SIM.
+    The current password is required and checked like a login (users.services.login.verify_password): an
+    access token alone (stolen, or a phone left unlocked) must not be enough to move the account to another SIM.
     At most settings.PHONE_CHANGE_MAX_PER_DESTINATION codes go to one number per hour, whichever accounts ask.
     Raises ValidationFailed (`current_password`: `password_incorrect`; `new_phone`: `phone_unchanged`),
     PhoneTaken (field `new_phone`), ResendTooSoon, ResendLimitReached, PhoneRejected (field `new_phone`),
-    SmsServiceUnavailable or LimitsUnavailable.
+    SmsServiceUnavailable, LimitsUnavailable, LoginLocked, or SessionEnded (the sessions were ended meanwhile).
     """
     now = now or timezone.now()
-    if not user.check_password(current_password):
-        logger.warning("Phone change refused for %s: wrong current password", mask_phone(user.phone))
-        raise ValidationFailed(
-            {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
-        )
+    verify_password(user, current_password, client_ip=client_ip, now=now)
     if new_phone == user.phone:
         raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
     if User.objects.filter(phone=new_phone).exists():
@@ -178,7 +182,13 @@ def request_change(
     take_destination_allowance(new_phone, now)
     try:
         return send_verification_code(
-            user, purpose=Purpose.PHONE_CHANGE, phone=new_phone, text=phone_change_text, gateway=gateway, now=now
+            user,
+            purpose=Purpose.PHONE_CHANGE,
+            phone=new_phone,
+            text=phone_change_text,
+            gateway=gateway,
+            now=now,
+            same_session=True,
         )
     except DomainError as exc:
         give_back_destination_allowance(new_phone, now)  # not sent: it does not count against the number
@@ -190,14 +200,15 @@ def request_change(
 def confirm_change(user: User, *, code: str, now: datetime | None = None) -> User:
     """Move `user` to the number its newest phone-change code was sent to; the codes sent to the old number die.
 
-    Raises CodeInvalid, CodeLocked, CodeExpired, CodeUsed, CodeAttemptsExceeded, or PhoneTaken (a refusal of
+    Raises SessionEnded (the sessions were ended since this request's token was issued), CodeInvalid,
+    CodeLocked, CodeExpired, CodeUsed, CodeAttemptsExceeded, or PhoneTaken (a refusal of
     the request, no field: it names no number) when the number was taken meanwhile; then nothing but the
     wrong-code counts is written, and the code still works once the number is free.
     """
     now = now or timezone.now()
     old_phone = user.phone
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = lock_current_session(user)
         row = _newest_code(locked, Purpose.PHONE_CHANGE)
         error = _verdict(locked, row, code, now)
         if error is None and row is not None:

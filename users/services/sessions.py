@@ -5,7 +5,22 @@ from __future__ import annotations
 from django.db.models import F
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from users.exceptions import SessionEnded
 from users.models import User
+
+
+def lock_current_session(user: User) -> User:
+    """Inside the caller's transaction: lock `user`'s row (the user of this request's token, loaded when the
+    request was authenticated) and check that its sessions were not ended since. Returns the locked row.
+
+    A change asked with a token must not land after an ended session: a thief's password or number change in
+    flight while the owner resets the password would otherwise overwrite the owner's reset and mint the thief
+    a fresh pair. Raises SessionEnded.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.session_version != user.session_version:
+        raise SessionEnded()
+    return locked
 
 
 def end_sessions(user: User) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -95,7 +96,8 @@ def test_admin_activation_retires_live_codes(rf: object) -> None:
     token = ActivationTokenFactory()
     user = token.user
     user.is_active = True
-    UserAdmin(User, admin.site).save_model(rf.post("/"), user, form=None, change=True)  # type: ignore[attr-defined]
+    form = SimpleNamespace(changed_data=["is_active"])  # what the admin's change form reports
+    UserAdmin(User, admin.site).save_model(rf.post("/"), user, form=form, change=True)  # type: ignore[attr-defined]
     token.refresh_from_db()
     assert token.expires_at <= timezone.now()
     assert user.activated_at is not None
