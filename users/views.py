@@ -24,6 +24,7 @@ from users.services import (
     change_password,
 )
 from users.tokens import revoke, rotate, token_pair
+from waterbill.tasks import run_after_response
 from waterbill.throttling import FixedWindowScopedThrottle
 
 logger = logging.getLogger(__name__)
@@ -72,11 +73,11 @@ def client_ip(request: Request) -> str | None:
 
 
 class AnswerFirstResponse(Response):
-    """A response that runs tasks after it has been sent: the WSGI server closes a response once its body is
-    written, and `close()` runs them then, on this request's thread and database connection.
+    """A response whose tasks start once it has been sent: the WSGI server closes a response after writing its
+    body, and `close()` hands them to waterbill.tasks, off this connection's thread (so neither the end of the
+    answer nor the next request on a kept-alive connection waits for them).
 
-    For work whose duration must not show in the answer's timing (the reset SMS of a real account). A task
-    that fails is logged; the answer has left already.
+    For work whose duration must not show in the answer's timing (the reset SMS of a real account).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -86,10 +87,7 @@ class AnswerFirstResponse(Response):
     def close(self) -> None:
         try:
             for task in self.tasks:
-                try:
-                    task()
-                except Exception:
-                    logger.exception("A task run after the response failed")
+                run_after_response(task)
         finally:
             super().close()
 

@@ -18,6 +18,8 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 TEST_RUNNER = "waterbill.test_runner.PytestTestRunner"
+# Work handed to waterbill.tasks runs at once, on the test's thread and database transaction.
+AFTER_RESPONSE_INLINE = True
 # Tests clear the cache before each test (FLUSHDB on Redis): never the one CACHE_URL/REDIS_URL names, only a
 # Redis given for tests on purpose (CI's PostgreSQL run), else local memory.
 if os.environ.get("WATERBILL_TEST_REDIS_URL"):
