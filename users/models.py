@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from users.names import validate_name
 from users.phone import InvalidPhoneNumber, clean_phone, normalize_phone
 
 CODE_DIGITS = 6
@@ -78,8 +79,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[validate_phone],
         help_text=_("E.164, e.g. +237670123456"),
     )
-    first_name = models.CharField(_("first name"), max_length=150, blank=True)
-    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True, validators=[validate_name])
+    last_name = models.CharField(_("last name"), max_length=150, blank=True, validators=[validate_name])
     is_active = models.BooleanField(_("active"), default=False)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)

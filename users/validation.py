@@ -8,7 +8,6 @@ Phone numbers: `users.phone.clean_phone`. Names, passwords, codes and tokens: be
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from users.models import CODE_DIGITS, User
+from users.names import validate_name
 from users.phone import clean_phone
 from waterbill.errors import Message, ValidationFailed
 
@@ -31,22 +31,6 @@ CODE_PATTERN = rf"^[0-9]{{{CODE_DIGITS}}}$"
 CODE_MESSAGE = _("Enter the 6-digit code received by SMS.")
 
 FieldErrors = dict[str, list[tuple[Message, str]]]
-
-
-#: Unicode categories a name may not contain: controls (NUL, newlines, escapes), format characters (bidi
-#: overrides such as U+202E, zero-width ones), line and paragraph separators, lone surrogates. Each can make a
-#: name display as something else in the admin or in an SMS.
-FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-
-
-def validate_name(value: str) -> None:
-    """A person's name: none of FORBIDDEN_NAME_CATEGORIES.
-
-    Raises django.core.exceptions.ValidationError with code `invalid_characters`.
-    """
-    for char in value:
-        if unicodedata.category(char) in FORBIDDEN_NAME_CATEGORIES:
-            raise ValidationError(_("This name contains characters that are not allowed."), code="invalid_characters")
 
 
 def too_long(max_length: int) -> tuple[Message, str]:

@@ -163,3 +163,20 @@ def test_the_user_list_shows_pending_active_and_disabled(admin_client: Client) -
     page = admin_client.get(reverse("admin:users_user_changelist")).content.decode()
     for phone, status in (("+237670000001", "actif"), ("+237670000002", "en attente"), ("+237670000003", "désactivé")):
         assert re.search(rf'>{re.escape(phone)}</a></th>.*?<td class="field-status">{status}</td>', page), phone
+
+
+def test_the_admin_refuses_a_name_that_spoofs(admin_client: Client) -> None:
+    user = UserFactory(phone="+237670000011", first_name="Awa")
+    url = reverse("admin:users_user_change", args=[user.pk])
+    form = {
+        "phone": user.phone, "first_name": "Awa\u202eagnoN", "last_name": user.last_name, "language": user.language,
+        "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "activation_tokens-TOTAL_FORMS": "0", "activation_tokens-INITIAL_FORMS": "0",
+        "verification_codes-TOTAL_FORMS": "0", "verification_codes-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 200  # the form again, with its error
+    errors = response.context["adminform"].form.errors.as_data()["first_name"]
+    assert [error.code for error in errors] == ["invalid_characters"]
+    user.refresh_from_db()
+    assert user.first_name == "Awa"
