@@ -311,7 +311,10 @@ class PasswordChangeView(AccountAPIView):
             200: s.TokenPairSerializer,
             400: _bad_request("`current_password`: `password_incorrect`; `new_password`: Django's validator codes."),
             401: UNAUTHENTICATED,
-            429: _error("`throttled`: too many requests from this address (the login rate)."),
+            429: _error(
+                "`throttled` (the login rate) or `login_locked` (too many wrong current passwords: they count as "
+                "failed logins). See `Retry-After`."
+            ),
         },
         tags=["users"],
     )
@@ -392,7 +395,10 @@ class PhoneChangeView(AccountAPIView):
                 "`phone_unchanged`, `phone_taken` or `phone_rejected`."
             ),
             401: UNAUTHENTICATED,
-            429: _error("`throttled`, `resend_too_soon` or `resend_limit_reached`."),
+            429: _error(
+                "`throttled`, `login_locked` (wrong current passwords count as failed logins), `resend_too_soon` "
+                "or `resend_limit_reached` (for this account, or five codes an hour to that number already)."
+            ),
             503: _error("`sms_unavailable` or `service_unavailable`."),
         },
         tags=["users"],
