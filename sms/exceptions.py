@@ -2,7 +2,8 @@
 
 * SmsNumberRejected: the number will not get it;
 * SmsConfigurationError: our credentials, sender or balance;
-* SmsNotProcessed: the provider did not take it (safe to try again, or elsewhere);
+* SmsNotProcessed: the provider did not take it (safe to try again, or elsewhere); SmsRecipientRefused, one
+  of them, when the provider ties the refusal to this recipient rather than to itself;
 * SmsOutcomeUnknown: it may have been sent.
 The last three are SmsUnavailable, which callers that need less detail catch.
 """
@@ -13,6 +14,10 @@ from __future__ import annotations
 class SmsError(Exception):
     """A send that did not end in "accepted". `provider_code` is the provider's own error code, if any."""
 
+    #: Whether the failure says something about the provider for every send (down, slow, our account), so
+    #: that it feeds the circuit breaker; a refusal tied to one recipient does not.
+    provider_fault = True
+
     def __init__(self, message: str, *, provider_code: str | int | None = None) -> None:
         super().__init__(message)
         self.provider_code = provider_code
@@ -20,6 +25,8 @@ class SmsError(Exception):
 
 class SmsNumberRejected(SmsError):
     """The provider will not deliver to this number (invalid, not mobile, unsubscribed, blocked)."""
+
+    provider_fault = False
 
 
 class SmsUnavailable(SmsError):
@@ -32,6 +39,14 @@ class SmsConfigurationError(SmsUnavailable):
 
 class SmsNotProcessed(SmsUnavailable):
     """The provider did not take the message (down, overloaded, unreachable): nothing was sent."""
+
+
+class SmsRecipientRefused(SmsNotProcessed):
+    """The provider refused this message for this recipient (a 4xx it ties to the request, not one of the
+    rejections the backend knows as "this number will not get it"): not sent, and no sign that the provider
+    is down, so it never counts toward the circuit breaker. The next backend may take it."""
+
+    provider_fault = False
 
 
 class SmsOutcomeUnknown(SmsUnavailable):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
-from sms.exceptions import SmsNumberRejected, SmsUnavailable
+from sms.exceptions import SmsNumberRejected, SmsRecipientRefused, SmsUnavailable
 from tests.conftest import field_codes
 from users.models import ActivationToken, User
 from users.tests.factories import UserFactory
@@ -187,8 +187,15 @@ def test_gateway_reporting_unavailable_is_503_before_any_send(
     assert_nothing_saved()
 
 
-def test_number_rejected_by_the_provider_is_400_on_phone(api_client: APIClient, payload: dict[str, str]) -> None:
-    with patch("sms.backends.locmem.SmsBackend.send", side_effect=SmsNumberRejected("21614", provider_code=21614)):
+@pytest.mark.parametrize(
+    "refusal",
+    [SmsNumberRejected("21614", provider_code=21614), SmsRecipientRefused("21408", provider_code=21408)],
+    ids=lambda refusal: type(refusal).__name__,
+)
+def test_number_rejected_by_the_provider_is_400_on_phone(
+    api_client: APIClient, payload: dict[str, str], refusal: Exception
+) -> None:
+    with patch("sms.backends.locmem.SmsBackend.send", side_effect=refusal):
         response = api_client.post(URL, payload, format="json")
     assert response.status_code == 400
     assert field_codes(response.json()) == {"phone": ["phone_rejected"]}

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from sms.backends import http
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsRecipientRefused
 
 logger = logging.getLogger(__name__)
 
@@ -64,4 +64,6 @@ class SmsBackend(BaseSmsBackend):
         if status in ACCOUNT_PROBLEM:
             logger.error("Africa's Talking refused the message for an account problem (status %s)", status)
             raise SmsConfigurationError(description, provider_code=status)
-        raise SmsNotProcessed(description, provider_code=status)  # routing or gateway failure, or no recipient
+        if isinstance(status, int) and 400 <= status < 500:  # another status tied to this recipient (407: no route)
+            raise SmsRecipientRefused(description, provider_code=status)
+        raise SmsNotProcessed(description, provider_code=status)  # gateway failure, or no recipient

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from sms import breaker
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsOutcomeUnknown
+from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,11 @@ class BaseSmsBackend:
         """`send`, feeding the circuit breaker: True once accepted; raises as `send` does."""
         try:
             self.send(phone, text)
-        except (SmsNotProcessed, SmsOutcomeUnknown, SmsConfigurationError):
-            # A configuration problem (no balance, credentials revoked) fails every send alike: open too.
-            breaker.record_failure(self.name)
+        except SmsError as exc:
+            # Only what says the provider fails every send (down, slow, our credentials or balance): a refusal
+            # tied to one recipient must never open the circuit for everyone (a pumper could provoke it).
+            if exc.provider_fault:
+                breaker.record_failure(self.name)
             raise
         breaker.record_success(self.name)
         return True

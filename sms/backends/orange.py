@@ -15,6 +15,7 @@ from sms.exceptions import (
     SmsNotProcessed,
     SmsNumberRejected,
     SmsOutcomeUnknown,
+    SmsRecipientRefused,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ class SmsBackend(BaseSmsBackend):
         description = f"orange answered HTTP {response.status_code}, error {code}"
         if code == "SVC0004":  # no valid address: the number itself
             raise SmsNumberRejected(description, provider_code=code)
-        if response.status_code in (400, 401, 403):  # bad request, credentials, policy (balance, sender)
+        if response.status_code == 400:  # a service exception about this message: not Orange being down
+            raise SmsRecipientRefused(description, provider_code=code)
+        if response.status_code in (401, 403):  # credentials, policy (balance, sender): every send alike
             logger.error("Orange refused our request (HTTP %s, error %s)", response.status_code, code)
             raise SmsConfigurationError(description, provider_code=code)
         raise SmsNotProcessed(description, provider_code=code)

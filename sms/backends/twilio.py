@@ -8,7 +8,7 @@ from django.conf import settings
 
 from sms.backends import http
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected
+from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsRecipientRefused
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +16,10 @@ logger = logging.getLogger(__name__)
 # 21211 invalid 'To', 21614 not a mobile number, 21612 unreachable 'To', 21635 not a valid mobile
 # number for this route, 21610 the recipient replied STOP.
 REJECTION_CODES = frozenset({21211, 21614, 21612, 21635, 21610})
+# 400 codes that are about our side of the request (the same for every send): 21212 invalid 'From', 21603
+# 'From' required, 21606 'From' not SMS-capable, 21659 'From' not one of our numbers, 21660 'From' and
+# account mismatch, 21602 body required, 21617 body too long. Any other 400 is taken as tied to the recipient.
+OUR_REQUEST_CODES = frozenset({21212, 21603, 21606, 21659, 21660, 21602, 21617})
 
 
 class SmsBackend(BaseSmsBackend):
@@ -63,6 +67,8 @@ class SmsBackend(BaseSmsBackend):
         if response.status_code == 400 and code in REJECTION_CODES:
             raise SmsNumberRejected(message, provider_code=code)
         provider_code = code if code is not None else response.status_code
+        if response.status_code == 400 and code not in OUR_REQUEST_CODES:
+            raise SmsRecipientRefused(message, provider_code=provider_code)
         if response.status_code in (401, 403) or response.status_code == 400:
             # Credentials refused, or a request Twilio will never accept from us (bad From, ...).
             logger.error("Twilio refused our request (HTTP %s, error %s)", response.status_code, code)

@@ -16,6 +16,7 @@ from sms.exceptions import (
     SmsNotProcessed,
     SmsNumberRejected,
     SmsOutcomeUnknown,
+    SmsRecipientRefused,
 )
 
 PHONE = "+237670123456"
@@ -93,7 +94,7 @@ def test_orange_renews_the_token_once_on_a_401(orange_backend: orange.SmsBackend
             SmsConfigurationError,
             "POL0001",
         ),
-        (400, {"requestError": {"serviceException": {"messageId": "SVC0002"}}}, SmsConfigurationError, "SVC0002"),
+        (400, {"requestError": {"serviceException": {"messageId": "SVC0002"}}}, SmsRecipientRefused, "SVC0002"),
         (500, {}, SmsNotProcessed, 500),
         (503, {}, SmsNotProcessed, 503),
         (429, {}, SmsNotProcessed, 429),

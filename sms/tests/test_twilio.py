@@ -138,6 +138,8 @@ def test_the_providers_message_which_may_quote_the_number_is_not_kept(
         ({"status": 429, "json": {"code": 20429}}, "SmsNotProcessed"),
         ({"status": 401, "json": {"code": 20003}}, "SmsConfigurationError"),
         ({"status": 400, "json": {"code": 21606}}, "SmsConfigurationError"),
+        ({"status": 400, "json": {"code": 21408}}, "SmsRecipientRefused"),  # region not enabled: this recipient's
+        ({"status": 400, "json": {"code": 29999}}, "SmsRecipientRefused"),  # a code we do not know
         ({"body": requests.ConnectionError("refused")}, "SmsNotProcessed"),
         ({"body": requests.ConnectTimeout("connect")}, "SmsNotProcessed"),
         ({"body": requests.ReadTimeout("read")}, "SmsOutcomeUnknown"),
@@ -150,3 +152,22 @@ def test_each_failure_maps_onto_one_outcome(
     with pytest.raises(SmsUnavailable) as caught:
         backend.send(PHONE, "x")
     assert type(caught.value).__name__ == outcome
+
+
+def test_refusals_tied_to_recipients_never_open_the_circuit(backend: SmsBackend, wire: responses.RequestsMock) -> None:
+    """A pumper sending to numbers the provider refuses (known rejection or any other recipient 4xx) must not
+    make every sign-up fail fast; five provider errors in a row do open it."""
+    from sms import breaker
+    from sms.exceptions import SmsError
+
+    for code in (21211, 21408, 29999, 21614, 21408, 29999, 21610):
+        wire.post(URL, json={"code": code}, status=400)
+        with pytest.raises(SmsError):
+            backend.send_message(PHONE, "x")
+    assert backend.is_available()
+    assert not breaker.is_open("twilio")
+    for _ in range(5):
+        wire.post(URL, json={"code": 20500}, status=500)
+        with pytest.raises(SmsError):
+            backend.send_message(PHONE, "x")
+    assert breaker.is_open("twilio")

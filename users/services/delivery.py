@@ -16,7 +16,7 @@ from django.utils import translation
 
 from sms import budget
 from sms.backends.base import BaseSmsBackend
-from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown
+from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown, SmsRecipientRefused
 from users.exceptions import PhoneRejected, SmsServiceUnavailable
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
@@ -76,7 +76,8 @@ def _call_gateway(phone: str, send: Callable[[], bool]) -> None:
     """
     try:
         sent = send()
-    except SmsNumberRejected as exc:
+    except (SmsNumberRejected, SmsRecipientRefused) as exc:
+        # The provider (the last one tried, after a failover) ties the refusal to this number.
         logger.warning("SMS to %s rejected by the provider (error %s)", mask_phone(phone), exc.provider_code)
         raise PhoneRejected() from exc
     except SmsError as exc:
