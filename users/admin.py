@@ -135,17 +135,17 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("phone", "first_name", "last_name")
     ordering = ("-date_joined",)
     readonly_fields = (
-        "date_joined", "activated_at", "last_login",
+        "date_joined", "activated_at", "disabled_at", "last_login",
         "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
         "code_failures", "code_locked_until",
     )
     inlines = [ActivationTokenInline, VerificationCodeInline]
-    actions = ["resend_activation_code"]
+    actions = ["resend_activation_code", "disable_accounts"]
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("Important dates"), {"fields": ("date_joined", "activated_at", "last_login")}),
+        (_("Important dates"), {"fields": ("date_joined", "activated_at", "disabled_at", "last_login")}),
         (_("Activation"), {"fields": (
             "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
             "code_failures", "code_locked_until",
@@ -178,6 +178,9 @@ class UserAdmin(DjangoUserAdmin):
             before = User.objects.select_for_update().get(pk=obj.pk)
             concrete = {field.name for field in User._meta.concrete_fields}
             fields = [name for name in form.changed_data if name in concrete]
+            if obj.is_active and before.disabled_at is not None:
+                obj.disabled_at = None  # re-enabled by hand
+                fields.append("disabled_at")
             if fields:
                 obj.save(update_fields=fields)
             if before.is_active and not obj.is_active:
@@ -206,6 +209,26 @@ class UserAdmin(DjangoUserAdmin):
         if obj.is_pending:
             return str(_("pending"))
         return str(_("active")) if obj.is_active else str(_("disabled"))
+
+    @admin.action(description=_("Disable the selected accounts"))
+    def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Disable each selected account, pending sign-ups included (they can then no longer be activated):
+        every session ends and every live code dies. Re-enable one by ticking "active" on its page."""
+        now = timezone.now()
+        count = 0
+        for pk in queryset.values_list("pk", flat=True):
+            with transaction.atomic():
+                user = User.objects.select_for_update().get(pk=pk)
+                User.objects.filter(pk=pk).update(is_active=False, disabled_at=now)
+                user.activation_tokens.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+                user.verification_codes.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+                end_sessions(user)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d account disabled.", "%(count)d accounts disabled.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Resend activation code"))
     def resend_activation_code(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

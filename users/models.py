@@ -85,6 +85,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    # Set when the support desk disables the account (the admin's action): a pending sign-up so disabled can
+    # no longer be activated, replaced or purged; the number stays blocked until an administrator re-enables it.
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True, editable=False)
     # The language of every SMS sent to this user: the sign-up's, editable on /users/me/.
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # Hash of the secret the sign-up answered to its client: only that client may activate the account.
@@ -153,8 +156,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_pending(self) -> bool:
-        """Signed up, never activated (an account deactivated by an admin is not pending)."""
-        return not self.is_active and self.activated_at is None
+        """Signed up, never activated, not disabled (an account an administrator disabled is not pending)."""
+        return not self.is_active and self.activated_at is None and self.disabled_at is None
 
     @staticmethod
     def hash_signup_token(token: str) -> str:

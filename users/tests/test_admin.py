@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from sms.backends.locmem import SmsMessage
 from users.models import ActivationToken, User
@@ -180,3 +183,32 @@ def test_the_admin_refuses_a_name_that_spoofs(admin_client: Client) -> None:
     assert [error.code for error in errors] == ["invalid_characters"]
     user.refresh_from_db()
     assert user.first_name == "Awa"
+
+
+def test_disabling_a_pending_sign_up_blocks_it(admin_client: Client, sms_outbox: list[SmsMessage]) -> None:
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    from users.tests.factories import PASSWORD, SIGNUP_TOKEN
+
+    token = ActivationTokenFactory(user__phone="+237670000012", code="123456")
+    response = admin_client.post(
+        reverse("admin:users_user_changelist"), {"action": "disable_accounts", "_selected_action": [token.user.pk]}
+    )
+    assert response.status_code == 302
+    user = User.objects.get(pk=token.user.pk)
+    assert not user.is_pending
+    assert user.disabled_at is not None
+    api = APIClient()
+    activation = {"phone": "670000012", "code": "123456", "signup_token": SIGNUP_TOKEN}
+    assert api.post("/api/v1/auth/activate/", activation, format="json").json()["code"] == "code_invalid"
+    api.post("/api/v1/auth/activate/resend/", {"phone": "670000012"}, format="json")
+    assert sms_outbox == []  # no code for a disabled sign-up
+    sign_up = {"phone": "670000012", "first_name": "X", "last_name": "Y",
+               "password": PASSWORD, "password_confirm": PASSWORD}
+    assert api.post("/api/v1/auth/register/", sign_up, format="json").json()["phone"][0]["code"] == "phone_taken"
+    User.objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(days=30))
+    call_command("purge_pending_accounts", "--days", "7", stdout=io.StringIO())
+    assert User.objects.filter(pk=user.pk).exists()  # kept: the number stays blocked
+    page = admin_client.get(reverse("admin:users_user_changelist")).content.decode()
+    assert "désactivé" in page

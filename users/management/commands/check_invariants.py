@@ -16,7 +16,7 @@ def broken_invariants() -> dict[str, QuerySet[Any]]:
     """Each invariant's name and the rows that break it (all empty on a healthy database)."""
     now = timezone.now()
     live = {"used_at__isnull": True, "expires_at__gt": now, "attempts__lt": settings.ACTIVATION_MAX_ATTEMPTS}
-    pending = User.objects.filter(is_active=False, activated_at__isnull=True)
+    pending = User.objects.filter(is_active=False, activated_at__isnull=True, disabled_at__isnull=True)
     return {
         # A user row exists only if its activation SMS went out, i.e. with at least one code.
         "pending users without any code": pending.filter(activation_tokens__isnull=True),

@@ -8,9 +8,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from users.models import User
+
+# What User.is_pending means, as a filter.
+PENDING = Q(is_active=False, activated_at__isnull=True, disabled_at__isnull=True)
 
 
 def _positive(value: str) -> int:
@@ -30,7 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, days: int, dry_run: bool, **options: Any) -> None:
         cutoff = timezone.now() - timedelta(days=days)
         # Never activated (an account disabled after activation keeps its history), no live code.
-        stale = User.objects.filter(is_active=False, activated_at__isnull=True, date_joined__lt=cutoff).exclude(
+        stale = User.objects.filter(PENDING, date_joined__lt=cutoff).exclude(
             activation_tokens__used_at__isnull=True, activation_tokens__expires_at__gt=timezone.now()
         )
         count = stale.count()
@@ -40,7 +44,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             # Locked and re-checked in the same statement set: an account activated meanwhile is not deleted.
             ids = list(stale.select_for_update().values_list("pk", flat=True))
-            User.objects.filter(pk__in=ids, is_active=False, activated_at__isnull=True).delete()
+            User.objects.filter(PENDING, pk__in=ids).delete()
         self.stdout.write(
             self.style.SUCCESS(f"Deleted {len(ids)} never-activated account(s) older than {days} day(s).")
         )
