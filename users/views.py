@@ -1,21 +1,25 @@
-"""Account API views: one APIView per operation, thin over users.services."""
+"""Account API views: one APIView per operation, thin over users.services (their plumbing: users.http)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from users import serializers as s
-from users.backends import client_address
-from users.models import User
+from users.http import (
+    UNAUTHENTICATED,
+    AccountAPIView,
+    AnswerFirstResponse,
+    PublicAPIView,
+    bad_request,
+    client_ip,
+    error,
+    tokens_response,
+)
 from users.services import (
     ActivationService,
     AuthService,
@@ -24,100 +28,7 @@ from users.services import (
     change_password,
 )
 from users.tokens import revoke, rotate, token_pair
-from waterbill.tasks import run_after_response
 from waterbill.throttling import FixedWindowScopedThrottle
-
-logger = logging.getLogger(__name__)
-
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
-    "required": ["detail", "code"],
-}
-FIELD_ERRORS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
-            "required": ["message", "code"],
-        },
-    },
-}
-
-
-def _bad_request(description: str = "") -> OpenApiResponse:
-    """A 400: invalid fields `{field: [{message, code}]}`, or `{detail, code}` (unreadable body, or a refusal)."""
-    return OpenApiResponse(
-        response={"anyOf": [FIELD_ERRORS_SCHEMA, ERROR_SCHEMA]},
-        description=(description + " " if description else "")
-        + "Invalid fields answer `{field: [{message, code}]}`; an unreadable body answers `{detail, code}` "
-        "with `parse_error`.",
-    )
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=s.ErrorSerializer, description=description)
-
-
-UNAUTHENTICATED = _error(
-    "`not_authenticated`, `token_not_valid`, `user_inactive`, `user_not_found`, or `session_ended` (the account's "
-    "sessions were ended since the token was issued: password changed or reset, number changed, account disabled)."
-)
-
-
-def client_ip(request: Request) -> str | None:
-    """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
-    return client_address(request)
-
-
-class AnswerFirstResponse(Response):
-    """A response whose tasks start once it has been sent: the WSGI server closes a response after writing its
-    body, and `close()` hands them to waterbill.tasks, off this connection's thread (so neither the end of the
-    answer nor the next request on a kept-alive connection waits for them).
-
-    For work whose duration must not show in the answer's timing (the reset SMS of a real account).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tasks: list[Callable[[], None]] = []
-
-    def close(self) -> None:
-        try:
-            for task in self.tasks:
-                run_after_response(task)
-        finally:
-            super().close()
-
-
-def tokens_response(data: Any) -> Response:
-    """An answer carrying tokens: never stored by a cache or a proxy on the way (RFC 9111 `no-store`)."""
-    return Response(data, headers={"Cache-Control": "no-store"})
-
-
-class PublicAPIView(APIView):
-    """An endpoint for callers without a token (a stray Authorization header is ignored, not rejected)."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    # Per client IP, with the rate of the view's `throttle_scope` (settings DEFAULT_THROTTLE_RATES).
-    throttle_classes = [FixedWindowScopedThrottle]
-
-    def get_authenticate_header(self, request: Request) -> str:
-        """A refused token (logout) is a 401 with this challenge, as simplejwt's own views answer."""
-        return 'Bearer realm="api"'
-
-
-class AccountAPIView(APIView):
-    """An endpoint of the logged-in user (a valid access token)."""
-
-    permission_classes = [IsAuthenticated]
-
-    def account(self, request: Request) -> User:
-        """The authenticated user (IsAuthenticated has refused anonymous requests)."""
-        return cast(User, request.user)
 
 
 class RegisterView(PublicAPIView):
@@ -129,18 +40,18 @@ class RegisterView(PublicAPIView):
         request=s.RegisterSerializer,
         responses={
             201: s.RegistrationSerializer,
-            400: _bad_request(
+            400: bad_request(
                 "`phone`: `phone_invalid`, `phone_region_not_allowed`, `phone_not_mobile`, "
                 "`phone_taken` (an account uses this number: log in or reset the password), `phone_rejected` (the "
                 "SMS provider refuses the number); `password`: Django's validator codes; `password_confirm`: "
                 "`password_mismatch`."
             ),
-            429: _error(
+            429: error(
                 "`throttled` (too many sign-ups from this address), or `resend_too_soon` / `resend_limit_reached`: "
                 "the number has a pending sign-up whose codes are spent, and it already got its share of codes "
                 "(one a minute, five an hour). See `Retry-After`."
             ),
-            503: _error(
+            503: error(
                 "`sms_unavailable` (the SMS could not be sent) or `service_unavailable` (the database failed): "
                 "nothing was kept. Retry after `Retry-After`."
             ),
@@ -163,12 +74,12 @@ class ActivateView(PublicAPIView):
         request=s.ActivateSerializer,
         responses={
             200: s.ActivationResultSerializer,
-            400: _bad_request(
+            400: bad_request(
                 "`{detail, code}` with `code_invalid` (wrong code; one attempt counted), `code_expired`, "
                 "`code_used`, `code_attempts_exceeded` (ask for a new code) or `signup_invalid` (the sign-up "
                 "token does not match: a newer sign-up replaced this one; sign up again)."
             ),
-            429: _error(
+            429: error(
                 "`throttled` (too many requests from this address) or `activation_locked` (too many wrong codes "
                 "for this account across resends; the delay doubles with each further one). See `Retry-After`."
             ),
@@ -194,12 +105,12 @@ class ResendActivationView(PublicAPIView):
         request=s.PhoneSerializer,
         responses={
             202: s.ResendSerializer,
-            400: _bad_request("`phone`: the phone codes, or `phone_rejected` (the SMS provider refuses the number)."),
-            429: _error(
+            400: bad_request("`phone`: the phone codes, or `phone_rejected` (the SMS provider refuses the number)."),
+            429: error(
                 "`throttled` (too many requests from this address), `resend_too_soon` (one code a minute) or "
                 "`resend_limit_reached` (five an hour). See `Retry-After`."
             ),
-            503: _error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
+            503: error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
         },
         tags=["auth"],
     )
@@ -219,11 +130,11 @@ class LoginView(PublicAPIView):
         request=s.LoginSerializer,
         responses={
             200: s.TokenPairSerializer,
-            400: _bad_request(),
-            401: _error("`invalid_credentials`: unknown number or wrong password."),
-            403: _error("`account_inactive` (right password, not activated: show the activation screen) or "
+            400: bad_request(),
+            401: error("`invalid_credentials`: unknown number or wrong password."),
+            403: error("`account_inactive` (right password, not activated: show the activation screen) or "
                         "`account_disabled`."),
-            429: _error(
+            429: error(
                 "`throttled` (too many requests from this address) or `login_locked` (too many failed logins for "
                 "this number or from this address). See `Retry-After`."
             ),
@@ -244,8 +155,8 @@ class LogoutView(PublicAPIView):
         request=s.RefreshTokenSerializer,
         responses={
             204: OpenApiResponse(description="Logged out."),
-            400: _bad_request(),
-            401: _error("`token_not_valid`: the refresh token is malformed, expired or already blacklisted."),
+            400: bad_request(),
+            401: error("`token_not_valid`: the refresh token is malformed, expired or already blacklisted."),
         },
         tags=["auth"],
     )
@@ -263,8 +174,8 @@ class RefreshView(PublicAPIView):
         request=s.RefreshTokenSerializer,
         responses={
             200: s.TokenPairSerializer,
-            400: _bad_request(),
-            401: _error(
+            400: bad_request(),
+            401: error(
                 "`token_not_valid` (the refresh token is malformed, expired or already used), "
                 "`no_active_account` (its user was disabled or deleted) or `session_ended` (the account's "
                 "sessions were ended since it was issued)."
@@ -287,7 +198,7 @@ class MeView(AccountAPIView):
 
     @extend_schema(
         request=s.UserSerializer,
-        responses={200: s.UserSerializer, 400: _bad_request(), 401: UNAUTHENTICATED},
+        responses={200: s.UserSerializer, 400: bad_request(), 401: UNAUTHENTICATED},
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:
@@ -309,9 +220,9 @@ class PasswordChangeView(AccountAPIView):
         request=s.PasswordChangeSerializer,
         responses={
             200: s.TokenPairSerializer,
-            400: _bad_request("`current_password`: `password_incorrect`; `new_password`: Django's validator codes."),
+            400: bad_request("`current_password`: `password_incorrect`; `new_password`: Django's validator codes."),
             401: UNAUTHENTICATED,
-            429: _error(
+            429: error(
                 "`throttled` (the login rate) or `login_locked` (too many wrong current passwords: they count as "
                 "failed logins). See `Retry-After`."
             ),
@@ -335,9 +246,9 @@ class PasswordResetView(PublicAPIView):
         request=s.PhoneSerializer,
         responses={
             202: s.ResendSerializer,
-            400: _bad_request("`phone`: the phone codes."),
-            429: _error("`throttled`: too many requests from this address."),
-            503: _error("`sms_unavailable` (the gateway is known to be down) or `service_unavailable`."),
+            400: bad_request("`phone`: the phone codes."),
+            429: error("`throttled`: too many requests from this address."),
+            503: error("`sms_unavailable` (the gateway is known to be down) or `service_unavailable`."),
         },
         description="The same 202 for every number: cooldowns, limits and failed sends of a real account are "
         "logged, not answered.",
@@ -364,11 +275,11 @@ class PasswordResetConfirmView(PublicAPIView):
         request=s.PasswordResetConfirmSerializer,
         responses={
             200: s.TokenPairSerializer,
-            400: _bad_request(
+            400: bad_request(
                 "`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or `code_attempts_exceeded`; "
                 "`new_password`: Django's validator codes."
             ),
-            429: _error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
+            429: error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
         tags=["auth"],
     )
@@ -390,16 +301,16 @@ class PhoneChangeView(AccountAPIView):
         request=s.PhoneChangeSerializer,
         responses={
             202: s.PhoneChangeRequestedSerializer,
-            400: _bad_request(
+            400: bad_request(
                 "`current_password`: `password_incorrect` (checked first); `new_phone`: the phone codes, "
                 "`phone_unchanged`, `phone_taken` or `phone_rejected`."
             ),
             401: UNAUTHENTICATED,
-            429: _error(
+            429: error(
                 "`throttled`, `login_locked` (wrong current passwords count as failed logins), `resend_too_soon` "
                 "or `resend_limit_reached` (for this account, or five codes an hour to that number already)."
             ),
-            503: _error("`sms_unavailable` or `service_unavailable`."),
+            503: error("`sms_unavailable` or `service_unavailable`."),
         },
         tags=["users"],
     )
@@ -425,10 +336,10 @@ class PhoneChangeConfirmView(AccountAPIView):
         request=s.CodeSerializer,
         responses={
             200: s.ActivationResultSerializer,
-            400: _bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
+            400: bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
                               "`code_attempts_exceeded`, or `phone_taken` (the number was taken meanwhile)."),
             401: UNAUTHENTICATED,
-            429: _error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
+            429: error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
         tags=["users"],
     )

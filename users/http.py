@@ -1,0 +1,108 @@
+"""The account API's HTTP plumbing: its two kinds of view, its responses, the schema's error shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from users import serializers as s
+from users.backends import client_address
+from users.models import User
+from waterbill.tasks import run_after_response
+from waterbill.throttling import FixedWindowScopedThrottle
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail", "code"],
+}
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
+            "required": ["message", "code"],
+        },
+    },
+}
+
+
+def bad_request(description: str = "") -> OpenApiResponse:
+    """A 400: invalid fields `{field: [{message, code}]}`, or `{detail, code}` (unreadable body, or a refusal)."""
+    return OpenApiResponse(
+        response={"anyOf": [FIELD_ERRORS_SCHEMA, ERROR_SCHEMA]},
+        description=(description + " " if description else "")
+        + "Invalid fields answer `{field: [{message, code}]}`; an unreadable body answers `{detail, code}` "
+        "with `parse_error`.",
+    )
+
+
+def error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=s.ErrorSerializer, description=description)
+
+
+UNAUTHENTICATED = error(
+    "`not_authenticated`, `token_not_valid`, `user_inactive`, `user_not_found`, or `session_ended` (the account's "
+    "sessions were ended since the token was issued: password changed or reset, number changed, account disabled)."
+)
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
+    return client_address(request)
+
+
+class AnswerFirstResponse(Response):
+    """A response whose tasks start once it has been sent: the WSGI server closes a response after writing its
+    body, and `close()` hands them to waterbill.tasks, off this connection's thread (so neither the end of the
+    answer nor the next request on a kept-alive connection waits for them).
+
+    For work whose duration must not show in the answer's timing (the reset SMS of a real account).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tasks: list[Callable[[], None]] = []
+
+    def close(self) -> None:
+        try:
+            for task in self.tasks:
+                run_after_response(task)
+        finally:
+            super().close()
+
+
+def tokens_response(data: Any) -> Response:
+    """An answer carrying tokens: never stored by a cache or a proxy on the way (RFC 9111 `no-store`)."""
+    return Response(data, headers={"Cache-Control": "no-store"})
+
+
+class PublicAPIView(APIView):
+    """An endpoint for callers without a token (a stray Authorization header is ignored, not rejected)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    # Per client IP, with the rate of the view's `throttle_scope` (settings DEFAULT_THROTTLE_RATES).
+    throttle_classes = [FixedWindowScopedThrottle]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        """A refused token (logout) is a 401 with this challenge, as simplejwt's own views answer."""
+        return 'Bearer realm="api"'
+
+
+class AccountAPIView(APIView):
+    """An endpoint of the logged-in user (a valid access token)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def account(self, request: Request) -> User:
+        """The authenticated user (IsAuthenticated has refused anonymous requests)."""
+        return cast(User, request.user)
