@@ -88,7 +88,37 @@ def test_behind_one_proxy_the_client_ip_is_the_one_the_proxy_saw(
     assert other.status_code == 202
 
 
+def test_a_strangers_failures_do_not_lock_the_owners_login_from_elsewhere(api_client: APIClient) -> None:
+    UserFactory(phone="+237670123456")
+    for _ in range(8):  # a stranger, from one address, past the per-number-and-address limit
+        api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json")
+    owner = api_client.post(
+        "/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json", REMOTE_ADDR="10.1.1.1"
+    )
+    assert owner.status_code == 200
+
+
+def test_failures_spread_over_many_addresses_meet_the_numbers_backstop(api_client: APIClient) -> None:
+    UserFactory(phone="+237670123456")
+    answers = []
+    for n in range(11):  # 11 addresses x 5 failures: past LOGIN_FAILURE_LIMIT_PHONE_ALL (50 an hour)
+        for _ in range(5):
+            response = api_client.post(
+                "/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json",
+                REMOTE_ADDR=f"10.2.2.{n}",
+            )
+            answers.append(answer(response))
+    assert answers.count((401, "invalid_credentials")) == 50
+    assert answers[50:] == [(429, "login_locked")] * 5
+    locked = api_client.post(
+        "/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json", REMOTE_ADDR="10.3.3.3"
+    )
+    assert answer(locked) == (429, "login_locked")
+    assert 0 < int(locked["Retry-After"]) <= 3600
+
+
 def test_failed_logins_lock_the_number_even_for_the_right_password(api_client: APIClient) -> None:
+    """From the address that failed: 5 wrong passwords lock the number there, right password included."""
     UserFactory(phone="+237670123456")
     for _ in range(5):
         failed = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json")

@@ -41,6 +41,7 @@ def unlimited(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
     for scope in list(ScopedRateThrottle.THROTTLE_RATES):
         monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, scope, "1000000/hour")
     settings.LOGIN_FAILURE_LIMIT_PHONE = settings.LOGIN_FAILURE_LIMIT_IP = (1_000_000, 60)
+    settings.LOGIN_FAILURE_LIMIT_PHONE_ALL = (1_000_000, 60)
     settings.SMS_HOURLY_BUDGET = 1_000_000
 
 

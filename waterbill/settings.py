@@ -145,7 +145,11 @@ ACTIVATION_LOCKOUT_BASE = timedelta(minutes=15)
 ACTIVATION_LOCKOUT_MAX = timedelta(hours=24)
 
 # Failed logins allowed per phone number and per client IP within a window (allauth's defaults).
+# Per number from one address (allauth's 5 in 5 minutes, counted per number and address as django-axes does, so
+# a stranger cannot lock the owner's login from elsewhere), per number from every address (the backstop that
+# bounds guesses spread over many addresses: 1,200 a day), and per address.
 LOGIN_FAILURE_LIMIT_PHONE = env_limit("LOGIN_FAILURE_LIMIT_PHONE", "5/300")
+LOGIN_FAILURE_LIMIT_PHONE_ALL = env_limit("LOGIN_FAILURE_LIMIT_PHONE_ALL", "50/3600")
 LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "10/60")
 
 # --- SMS ----------------------------------------------------------------------------------------------

@@ -175,35 +175,46 @@ def check_code(
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """The counts one login attempt added (address first, number last), to take back or forgive."""
+    """The counts one login attempt added (address, number from this address, number from anywhere), to take
+    back or forgive."""
 
-    counted: list[tuple[WindowCounter, str]]
+    counted: list[tuple[str, WindowCounter, str]]
     now: datetime
 
     def undo(self) -> None:
         """Take back every count of this attempt (it was refused before the password was checked)."""
-        for counter, ident in self.counted:
+        for _kind, counter, ident in self.counted:
             counter.undo(ident, self.now)
 
     def forgive(self) -> None:
-        """A right password: the attempt does not count, and the number's earlier failures are forgiven."""
-        *by_address, (by_number, phone) = self.counted
-        for counter, ident in by_address:
-            counter.undo(ident, self.now)
-        by_number.reset(phone, self.now)
+        """A right password: the attempt does not count, and the number's earlier failures from this address are
+        forgiven (those from elsewhere stay counted in the number's backstop: the owner logging in must not
+        refill a stranger's guesses)."""
+        for kind, counter, ident in self.counted:
+            if kind == "phone-address":
+                counter.reset(ident, self.now)
+            else:
+                counter.undo(ident, self.now)
 
 
 def count_login_attempt(phone: str, client_ip: str | None, now: datetime) -> LoginAttempt:
-    """Count an attempt against settings.LOGIN_FAILURE_LIMIT_IP (when the address is known) and _PHONE.
+    """Count an attempt before the password is checked, against three limits, in this order:
 
-    Counted before the password is checked, forgiven on success: checked-then-counted, parallel guesses
-    would all pass before any was counted. The address is counted before the number, and a refused attempt
-    is taken back, so a locked address cannot add to a number's count.
+    * settings.LOGIN_FAILURE_LIMIT_IP, per client address (when it is known);
+    * settings.LOGIN_FAILURE_LIMIT_PHONE, per number from this address (as django-axes counts): a stranger's
+      failures lock the number for the stranger's address, not for the owner's;
+    * settings.LOGIN_FAILURE_LIMIT_PHONE_ALL, per number from every address together: the higher backstop that
+      bounds the guesses spread over many addresses.
+
+    Counted first, forgiven on success: checked-then-counted, parallel guesses would all pass before any was
+    counted. A refused attempt is taken back, so a locked address cannot add to a number's counts.
     Raises LoginLocked (with retry_after) past a limit, LimitsUnavailable when the cache cannot count.
     """
-    limits = [("ip", client_ip, settings.LOGIN_FAILURE_LIMIT_IP)] if client_ip else []
-    limits.append(("phone", phone, settings.LOGIN_FAILURE_LIMIT_PHONE))
-    counted: list[tuple[WindowCounter, str]] = []
+    address = client_ip or "unknown"
+    limits = [("ip", address, settings.LOGIN_FAILURE_LIMIT_IP)] if client_ip else []
+    limits.append(("phone-address", f"{phone}|{address}", settings.LOGIN_FAILURE_LIMIT_PHONE))
+    limits.append(("phone", phone, settings.LOGIN_FAILURE_LIMIT_PHONE_ALL))
+    counted: list[tuple[str, WindowCounter, str]] = []
     for kind, ident, (limit, seconds) in limits:
         counter = WindowCounter(f"login-failures:{kind}", seconds)
         try:
@@ -212,7 +223,7 @@ def count_login_attempt(phone: str, client_ip: str | None, now: datetime) -> Log
             logger.error("Shared cache unreachable, login refused: %s", exc)
             LoginAttempt(counted, now).undo()
             raise LimitsUnavailable() from exc
-        counted.append((counter, ident))
+        counted.append((kind, counter, ident))
         if count.value > limit:
             LoginAttempt(counted, now).undo()
             logger.warning("Login refused for %s: too many failures (%s)", mask_phone(phone), kind)
