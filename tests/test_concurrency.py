@@ -139,22 +139,31 @@ def test_a_refresh_token_replayed_simultaneously_works_once() -> None:
     assert refusals(responses) == {(401, "token_not_valid"): 5}
 
 
-def test_parallel_wrong_passwords_cannot_exceed_the_per_phone_limit() -> None:
-    """Thirty guesses at once, from thirty addresses: the five-per-five-minutes limit still holds."""
+def test_parallel_wrong_passwords_cannot_exceed_the_per_number_limits() -> None:
+    """Guesses at once: thirty from one address meet the five-per-five-minutes limit of the number and that
+    address; sixty from sixty addresses meet the number's backstop of fifty an hour."""
     from users.tests.factories import UserFactory
 
     UserFactory(phone="+237670123456")
-    addresses = iter(f"10.0.0.{n}" for n in range(1, 31))
+    UserFactory(phone="+237670654321")
+    addresses = iter(f"10.0.0.{n}" for n in range(1, 61))
     lock = threading.Lock()
 
-    def guess(client: APIClient) -> Any:
+    def from_one_address(client: APIClient) -> Any:
+        return client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json",
+                           REMOTE_ADDR="10.1.0.1")
+
+    def from_many_addresses(client: APIClient) -> Any:
         with lock:
             address = next(addresses)
-        return client.post("/api/v1/auth/login/", {"phone": "670123456", "password": "guess"}, format="json",
+        return client.post("/api/v1/auth/login/", {"phone": "670654321", "password": "guess"}, format="json",
                            REMOTE_ADDR=address)
 
-    responses = run_together(30, guess)
-    assert refusals(responses) == {(401, "invalid_credentials"): 5, (429, "login_locked"): 25}
+    assert refusals(run_together(30, from_one_address)) == {(401, "invalid_credentials"): 5, (429, "login_locked"): 25}
+    assert refusals(run_together(60, from_many_addresses)) == {
+        (401, "invalid_credentials"): 50,
+        (429, "login_locked"): 10,
+    }
 
 
 def test_parallel_requests_cannot_exceed_a_per_ip_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
