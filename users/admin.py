@@ -20,6 +20,7 @@ from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import clean_phone
 from users.services import ActivationService
 from users.services.delivery import send_notice
+from users.services.recovery import end_old_number
 from users.services.sessions import end_sessions
 from users.texts import phone_changed_text
 from waterbill.errors import DomainError
@@ -188,17 +189,14 @@ class UserAdmin(DjangoUserAdmin):
             if "phone" in fields and before.phone != obj.phone:
                 self._moved(obj, old_phone=before.phone)
         if obj.is_active:
-            obj.activation_tokens.filter(used_at__isnull=True, expires_at__gt=timezone.now()).update(
-                expires_at=timezone.now()
-            )
+            ActivationToken.objects.filter(user=obj).retire(timezone.now())
 
     @staticmethod
     def _moved(user: User, *, old_phone: str) -> None:
         """The support desk moved the account to another number: as a number change by code does, every session
         ends, the codes sent to the old number die, and the old number hears of it once the change commits."""
         now = timezone.now()
-        end_sessions(user)
-        VerificationCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        end_old_number(user, now=now)
         transaction.on_commit(
             lambda: send_notice(user, phone=old_phone, purpose="phone_notice", text=phone_changed_text, now=now)
         )
@@ -220,8 +218,8 @@ class UserAdmin(DjangoUserAdmin):
             with transaction.atomic():
                 user = User.objects.select_for_update().get(pk=pk)
                 User.objects.filter(pk=pk).update(is_active=False, disabled_at=now)
-                user.activation_tokens.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
-                user.verification_codes.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+                ActivationToken.objects.filter(user=user).retire(now)
+                VerificationCode.objects.filter(user=user).retire(now)
                 end_sessions(user)
             count += 1
         self.message_user(

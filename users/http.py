@@ -68,9 +68,9 @@ class AnswerFirstResponse(Response):
     For work whose duration must not show in the answer's timing (the reset SMS of a real account).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tasks: list[Callable[[], None]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.tasks: list[Callable[[], None]] = []
+        self.tasks = tasks
 
     def close(self) -> None:
         try:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -171,7 +171,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         )
 
 
-class ActivationTokenQuerySet(models.QuerySet["ActivationToken"]):
+_Code = TypeVar("_Code", bound=models.Model)
+
+
+class SentCodeQuerySet(models.QuerySet[_Code]):
+    """Queries on the codes sent by SMS (activation, reset, phone change)."""
+
+    def retire(self, now: datetime) -> int:
+        """Make the live ones of these codes unusable from `now` (their expiry moved to it; the rows stay, for
+        the admin's history). Returns how many."""
+        return self.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+
+
+class ActivationTokenQuerySet(SentCodeQuerySet["ActivationToken"]):
     """Queries on activation codes."""
 
     def live(self, now: datetime) -> ActivationTokenQuerySet:
@@ -248,6 +260,10 @@ class ActivationToken(models.Model):
         return now >= self.expires_at
 
 
+class VerificationCodeQuerySet(SentCodeQuerySet["VerificationCode"]):
+    """Queries on password-reset and phone-change codes."""
+
+
 class VerificationCode(models.Model):
     """A code sent by SMS to prove a phone for an account operation other than activation.
 
@@ -269,6 +285,8 @@ class VerificationCode(models.Model):
     expires_at = models.DateTimeField(_("expires at"))
     attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    objects = VerificationCodeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("verification code")

@@ -259,11 +259,11 @@ class PasswordResetView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         tasks: list[Callable[[], None]] = []
         available_at = PasswordResetService.request_reset(serializer.validated_data["phone"], later=tasks.append)
-        response = AnswerFirstResponse(
-            s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED
+        return AnswerFirstResponse(
+            s.ResendSerializer({"resend_available_at": available_at}).data,
+            status=status.HTTP_202_ACCEPTED,
+            tasks=tasks,
         )
-        response.tasks = tasks
-        return response
 
 
 class PasswordResetConfirmView(PublicAPIView):

@@ -100,7 +100,7 @@ def issue_activation_code(
     """Inside the caller's transaction: retire the user's live codes (if `supersede`), save the new one,
     and send it last with the seed's `send_activation_code`, in the user's language. Raises as `deliver`."""
     if supersede:
-        ActivationToken.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        ActivationToken.objects.filter(user=user).retire(now)
     token = ActivationToken.create_token(user, code, now=now)
     with translation.override(user.language):  # the user's language, whatever the request's
         deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code))
@@ -131,7 +131,7 @@ def send_verification_code(
             locked = lock_current_session(user) if same_session else User.objects.select_for_update().get(pk=user.pk)
             codes = VerificationCode.objects.filter(user=locked, purpose=purpose)
             check_send_limits(codes, now)
-            codes.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+            codes.retire(now)
             row = VerificationCode.objects.create(
                 user=locked,
                 purpose=purpose,

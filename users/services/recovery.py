@@ -197,6 +197,13 @@ def request_change(
         raise
 
 
+def end_old_number(user: User, *, now: datetime) -> None:
+    """Inside the transaction that moved `user` to another number (here, or by hand in the admin): the codes
+    sent to the old number (a lost or stolen SIM) stop working, and every session ends."""
+    VerificationCode.objects.filter(user=user).retire(now)
+    end_sessions(user)
+
+
 def confirm_change(user: User, *, code: str, now: datetime | None = None) -> User:
     """Move `user` to the number its newest phone-change code was sent to; the codes sent to the old number die.
 
@@ -216,12 +223,8 @@ def confirm_change(user: User, *, code: str, now: datetime | None = None) -> Use
                 # A savepoint: when the number was taken meanwhile, none of these writes may stay.
                 with transaction.atomic():
                     VerificationCode.objects.filter(pk=row.pk).update(used_at=now)
-                    # Codes sent to the old number (a lost or stolen SIM) must not work any more.
-                    VerificationCode.objects.filter(user=locked, used_at__isnull=True, expires_at__gt=now).update(
-                        expires_at=now
-                    )
                     User.objects.filter(pk=locked.pk).update(phone=row.phone)
-                    end_sessions(locked)
+                    end_old_number(locked, now=now)
             except IntegrityError:
                 error = PhoneTaken.without_field()
     if error is not None or row is None:
