@@ -29,9 +29,10 @@ def login(*, phone: str, password: str, client_ip: str | None = None, now: datet
     returns the active user and records the login (Django's `user_logged_in`, which sets last_login).
 
     Failed attempts are counted before the password is checked (users.services.limits.count_login_attempt:
-    per address, per number from this address, per number from every address); past a limit, login is refused. Raises LoginLocked, LimitsUnavailable,
-    InvalidCredentials (unknown phone or wrong password, indistinguishable), AccountInactive (right password,
-    never activated) or AccountDisabled (right password, deactivated).
+    per address, per number from this address, per number from every address); past a limit, login is refused.
+    Raises LoginLocked, LimitsUnavailable, InvalidCredentials (unknown phone or wrong password,
+    indistinguishable), AccountInactive (right password, never activated) or AccountDisabled (right password,
+    deactivated).
     """
     try:
         user = authenticate(None, phone=phone, password=password, client_ip=client_ip, now=now)
