@@ -1,21 +1,18 @@
-"""Abuse limits of a public endpoint that sends paid SMS: per-IP throttles, login and activation lockouts,
-the global SMS budget."""
+"""Abuse limits of a public endpoint that sends paid SMS: per-IP throttles, failed logins, the global SMS
+budget (wrong codes: tests/test_guess_limits.py)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle  # rates live on its THROTTLE_RATES
 
 from sms.backends.locmem import SmsMessage
 from users.models import User
-from users.services import ActivationService
-from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory, signup
+from users.tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clear_of_window_edges")]
 RESEND = "/api/v1/auth/activate/resend/"
@@ -159,50 +156,6 @@ def test_a_successful_login_forgives_the_numbers_earlier_failures(api_client: AP
         assert answer(failed) == (401, "invalid_credentials")
 
 
-def test_wrong_codes_count_across_resends_and_lock_with_a_growing_delay(sms_outbox: list[SmsMessage]) -> None:
-    from users import exceptions as e
-
-    phone = "+237670123456"
-    start = timezone.now()
-    ActivationTokenFactory(user__phone=phone, code="111111", created_at=start - timedelta(minutes=3))
-    wrong = "222222"
-    for _ in range(4):
-        with pytest.raises(e.CodeInvalid):
-            ActivationService.activate(phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=start)
-    with pytest.raises(e.CodeAttemptsExceeded):  # the fifth kills the code
-        ActivationService.activate(phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=start)
-    ActivationService.resend_activation_code(phone, now=start)  # a new code does not reset the count
-    later = start + timedelta(minutes=1)
-    for _ in range(4):
-        with pytest.raises(e.CodeInvalid):
-            ActivationService.activate(phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=later)
-    with pytest.raises(e.ActivationLocked) as first_lock:  # the tenth wrong code
-        ActivationService.activate(phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=later)
-    assert first_lock.value.retry_after == 15 * 60
-    right = next(w for w in sms_outbox[-1].text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
-    with pytest.raises(e.ActivationLocked):  # even the right code waits for the lock
-        ActivationService.activate(phone=phone, code=right, signup_token=SIGNUP_TOKEN, now=later + timedelta(minutes=5))
-    ActivationService.resend_activation_code(phone, now=later + timedelta(minutes=16))
-    with pytest.raises(e.ActivationLocked) as second_lock:  # the eleventh: twice as long
-        ActivationService.activate(
-            phone=phone, code=wrong, signup_token=SIGNUP_TOKEN, now=later + timedelta(minutes=16)
-        )
-    assert second_lock.value.retry_after == 30 * 60
-    assert User.objects.get().activation_failures == 11
-
-
-def test_activation_lock_over_http_is_429_with_retry_after(api_client: APIClient) -> None:
-    user = UserFactory(phone="+237670123456", pending=True, activation_failures=10,
-                       activation_locked_until=timezone.now() + timedelta(minutes=10))
-    ActivationTokenFactory(user=user)
-    response = api_client.post(
-        "/api/v1/auth/activate/", {"phone": "670123456", "code": "123456", "signup_token": SIGNUP_TOKEN}, format="json"
-    )
-    assert response.status_code == 429
-    assert response.json()["code"] == "activation_locked"
-    assert 0 < int(response["Retry-After"]) <= 600
-
-
 def test_the_global_sms_budget_refuses_sends_past_it(
     api_client: APIClient, settings: object, sms_outbox: list[SmsMessage], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -254,43 +207,6 @@ def test_an_unreachable_shared_cache_is_a_503_not_a_500(api_client: APIClient, s
     assert response.json()["code"] == "service_unavailable"
     assert response["Retry-After"] == "30"
     assert not User.objects.exists()
-
-
-def test_a_new_sign_up_lifts_the_lock_but_keeps_counting_the_failures(sms_outbox: list[SmsMessage]) -> None:
-    """Re-registering must not buy new guesses: the next wrong code locks again, for longer."""
-    from users import exceptions as e
-    from users.services import AuthService
-
-    ActivationTokenFactory.expired(
-        user__phone="+237670123456", user__activation_failures=12,
-        user__activation_locked_until=timezone.now() + timedelta(hours=2),
-    )
-    registration = AuthService.register(**signup(sign_up_body("670123456")))
-    user = registration.user
-    user.refresh_from_db()
-    assert user.activation_failures == 12
-    assert user.activation_locked_until is None
-    with pytest.raises(e.ActivationLocked) as caught:
-        ActivationService.activate(
-            phone=user.phone,
-            code="000000" if "000000" not in sms_outbox[-1].text else "111111",
-            signup_token=registration.signup_token,
-        )
-    assert caught.value.retry_after == 15 * 60 * 2 ** 3  # the 13th failure: 2 hours
-    code = next(w for w in sms_outbox[-1].text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
-    with pytest.raises(e.ActivationLocked):
-        ActivationService.activate(phone=user.phone, code=code, signup_token=registration.signup_token)
-
-
-def test_resend_during_an_activation_lock_sends_nothing(api_client: APIClient, sms_outbox: list[SmsMessage]) -> None:
-    user = UserFactory(phone="+237670123456", pending=True, activation_failures=10,
-                       activation_locked_until=timezone.now() + timedelta(minutes=10))
-    ActivationTokenFactory(user=user, created_at=timezone.now() - timedelta(minutes=5))
-    response = api_client.post(RESEND, {"phone": "670123456"}, format="json")
-    assert response.status_code == 202
-    assert set(response.json()) == {"resend_available_at"}  # the usual answer
-    assert sms_outbox == []
-    assert user.activation_tokens.count() == 1
 
 
 def test_a_locked_address_cannot_add_to_a_numbers_failures(api_client: APIClient) -> None:

@@ -11,11 +11,13 @@ from unittest.mock import patch
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sms.backends import locmem
 from sms.backends.locmem import SmsMessage
 from users.models import ActivationToken, User
+from users.services import limits
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory
 
 pytestmark = pytest.mark.usefixtures("postgres", "clear_of_window_edges")
@@ -96,11 +98,18 @@ def test_parallel_wrong_guesses_all_count_and_the_limit_holds(sms_outbox: list[S
     body = {"phone": "670123456", "code": "222222", "signup_token": SIGNUP_TOKEN}
     responses = run_together(8, lambda client: client.post("/api/v1/auth/activate/", body, format="json"))
 
-    assert refusals(responses) == {(400, "code_invalid"): 4, (400, "code_attempts_exceeded"): 4}
+    # One address: six guesses counted (CODE_FAILURE_LIMIT_PHONE), five of them on the code, which then dies.
+    assert refusals(responses) == {
+        (400, "code_invalid"): 4,
+        (400, "code_attempts_exceeded"): 2,
+        (429, "activation_locked"): 2,
+    }
     token.refresh_from_db()
     assert token.attempts == 5
-    assert User.objects.get().activation_failures == 5
-    right = APIClient().post("/api/v1/auth/activate/", {**body, "code": "111111"}, format="json")
+    assert limits.ACTIVATION.left("+237670123456", timezone.now()) == 12 - 6
+    right = APIClient().post(
+        "/api/v1/auth/activate/", {**body, "code": "111111"}, format="json", REMOTE_ADDR="10.3.0.1"
+    )
     assert refusals([right]) == {(400, "code_attempts_exceeded"): 1}
 
 
@@ -164,6 +173,29 @@ def test_parallel_wrong_passwords_cannot_exceed_the_per_number_limits() -> None:
         (401, "invalid_credentials"): 50,
         (429, "login_locked"): 10,
     }
+
+
+def test_parallel_wrong_codes_cannot_exceed_the_numbers_allowance() -> None:
+    """Thirty wrong reset codes at once from thirty addresses, on an account and on an unknown number: twelve
+    are checked (CODE_FAILURE_LIMIT_PHONE_ALL), the rest refused before any look-up, alike for both."""
+    from users.tests.factories import UserFactory
+
+    UserFactory(phone="+237670123456")
+    addresses = iter(f"10.0.1.{n}" for n in range(1, 61))
+    lock = threading.Lock()
+
+    def guess(phone: str) -> Callable[[APIClient], Any]:
+        def request(client: APIClient) -> Any:
+            with lock:
+                address = next(addresses)
+            body = {"phone": phone, "code": "123456", "new_password": "Nouveau-Robinet-77"}
+            return client.post("/api/v1/auth/password/reset/confirm/", body, format="json", REMOTE_ADDR=address)
+
+        return request
+
+    expected = {(400, "code_invalid"): 12, (429, "code_locked"): 18}
+    assert refusals(run_together(30, guess("670123456"))) == expected
+    assert refusals(run_together(30, guess("670654321"))) == expected
 
 
 def test_parallel_requests_cannot_exceed_a_per_ip_throttle(monkeypatch: pytest.MonkeyPatch) -> None:

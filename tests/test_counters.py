@@ -1,4 +1,5 @@
-"""The shared-cache window counters, and the limits built on them: the SMS budget and the circuit breaker."""
+"""The shared-cache window counters and refilling allowances, and the limits built on them: the SMS budget
+and the circuit breaker (wrong guesses: tests/test_guess_limits.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from django.core.cache.backends.base import CacheKeyWarning, memcache_key_warnin
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sms import breaker, budget
-from waterbill.counters import EXPIRY_MARGIN, Count, CounterUnavailable, WindowCounter
+from waterbill.counters import EXPIRY_MARGIN, Allowance, Count, CounterUnavailable, WindowCounter
 
 # 12:00:10 UTC: ten seconds into a minute window, ten seconds into an hour window.
 NOW = datetime(2026, 3, 2, 12, 0, 10, tzinfo=UTC)
@@ -256,6 +257,122 @@ def test_concurrent_hits_from_real_threads_each_get_their_own_value() -> None:
         sys.setswitchinterval(switch_interval)
     assert sorted(values) == list(range(1, threads_count + 1))
     assert counter.get("shared", NOW) == threads_count
+
+
+# --- Refilling allowances ----------------------------------------------------------------------------------
+
+
+def test_an_allowance_gives_its_burst_then_one_unit_per_interval() -> None:
+    allowance = Allowance("test", 3, 60)
+    assert [(t.granted, t.left) for t in (allowance.take("a", NOW) for _ in range(4))] == [
+        (True, 2), (True, 1), (True, 0), (False, 0),
+    ]
+    refused = allowance.take("a", NOW)
+    assert refused.retry_after() == 60  # one unit back in an interval
+    assert not allowance.take("a", NOW + timedelta(seconds=59)).granted
+    assert allowance.take("a", NOW + timedelta(seconds=60)).granted
+    assert not allowance.take("a", NOW + timedelta(seconds=60)).granted
+    assert allowance.peek("a", NOW + timedelta(hours=1)).left == 3  # full again, by itself
+    assert allowance.take("b", NOW).left == 2  # each ident apart
+
+
+def test_a_refused_take_takes_nothing() -> None:
+    """Guessing on while locked must not push the lock further away."""
+    allowance = Allowance("test", 2, 60)
+    allowance.take("a", NOW)
+    allowance.take("a", NOW)
+    for _ in range(50):
+        allowance.take("a", NOW)
+    assert allowance.take("a", NOW + timedelta(seconds=60)).granted
+
+
+def test_giving_back_peeking_and_refilling() -> None:
+    allowance = Allowance("test", 2, 60)
+    allowance.take("a", NOW)
+    allowance.take("a", NOW)
+    allowance.give_back("a", NOW)
+    assert allowance.peek("a", NOW) == allowance.peek("a", NOW)  # a peek takes nothing
+    assert allowance.peek("a", NOW).left == 1
+    allowance.give_back("a", NOW)
+    allowance.give_back("a", NOW)  # never above the burst
+    assert allowance.peek("a", NOW).left == 2
+    assert allowance.take("a", NOW).granted
+    assert allowance.take("a", NOW).granted
+    assert not allowance.take("a", NOW).granted
+    allowance.refill("a")
+    assert allowance.peek("a", NOW).left == 2
+
+
+def test_an_allowance_key_expires_once_it_is_full_again() -> None:
+    allowance = Allowance("test", 5, 60)
+    allowance.take("a", datetime.now(UTC))
+    assert 0 < seconds_to_live(allowance.key("a")) <= 60 + 1
+    allowance.give_back("a", datetime.now(UTC))
+    assert cache.get(allowance.key("a")) is None  # full: nothing kept
+
+
+def test_an_allowance_from_a_setting_refills_its_count_over_its_seconds() -> None:
+    allowance = Allowance.per("test", (12, 28800))
+    assert (allowance.burst, allowance.interval) == (12, 2400.0)
+
+
+@pytest.mark.parametrize(("name", "burst", "interval"), [("", 1, 1), ("a b", 1, 1), ("ok", 0, 1), ("ok", 1, 0)])
+def test_an_allowance_refuses_nonsense(name: str, burst: int, interval: float) -> None:
+    with pytest.raises(ValueError, match="allowance"):
+        Allowance(name, burst, interval)
+
+
+def test_an_allowance_needs_an_aware_datetime() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        Allowance("test", 1, 1).take("a", datetime(2026, 3, 2, 12, 0))  # noqa: DTZ001
+
+
+def test_an_unreachable_cache_is_counter_unavailable(settings: Any) -> None:
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    try:
+        with pytest.raises(CounterUnavailable):
+            Allowance("test", 1, 1).take("a", NOW)
+        Allowance("test", 1, 1).give_back("a", NOW)  # best effort: logged, never raised
+    finally:
+        caches["default"].close()
+
+
+def test_a_cache_that_cannot_update_atomically_is_refused(settings: Any) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with pytest.raises(CounterUnavailable):
+        Allowance("test", 1, 1).take("a", NOW)
+
+
+def test_concurrent_takes_from_real_threads_never_overdraw_an_allowance() -> None:
+    """On the cache the test settings configure: Redis when WATERBILL_TEST_REDIS_URL is set, else locmem."""
+    threads_count = 40
+    allowance = Allowance("test", 10, 3600)
+    barrier = threading.Barrier(threads_count)
+
+    def take() -> bool:
+        try:
+            barrier.wait(timeout=30)
+            return allowance.take("shared", NOW).granted
+        finally:
+            cache.close()
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=threads_count) as pool:
+            granted = [f.result(timeout=60) for f in [pool.submit(take) for _ in range(threads_count)]]
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert granted.count(True) == 10
+    assert allowance.peek("shared", NOW).left == 0
 
 
 # --- The SMS budget --------------------------------------------------------------------------------------

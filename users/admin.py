@@ -13,13 +13,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import clean_phone
 from users.services import ActivationService
 from users.services.delivery import send_notice
+from users.services.limits import CODE_PATHS, LOGIN
 from users.services.recovery import end_old_number
 from users.services.sessions import end_sessions
 from users.texts import phone_changed_text
@@ -124,6 +125,17 @@ class SmsFailureAdmin(admin.ModelAdmin):
         return False
 
 
+#: Every path of wrong guesses, as the support desk reads them.
+GUESS_PATHS = (LOGIN, *CODE_PATHS)
+GUESS_PATH_LABELS = {
+    "login": _("login"),
+    "activation": _("activation"),
+    "claim": _("claims"),
+    "reset": _("password reset"),
+    "phone-change": _("phone change"),
+}
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Accounts by phone number."""
@@ -136,27 +148,29 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("phone", "first_name", "last_name")
     ordering = ("-date_joined",)
     readonly_fields = (
-        "date_joined", "activated_at", "disabled_at", "last_login",
-        "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
-        "code_failures", "code_locked_until",
+        "date_joined",
+        "activated_at",
+        "disabled_at",
+        "last_login",
+        "wrong_guesses_left",
     )
     inlines = [ActivationTokenInline, VerificationCodeInline]
-    actions = ["resend_activation_code", "disable_accounts"]
+    actions = ["resend_activation_code", "lift_locks", "disable_accounts"]
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("date_joined", "activated_at", "disabled_at", "last_login")}),
-        (_("Activation"), {"fields": (
-            "activation_failures", "activation_locked_until", "claim_failures", "claim_locked_until",
-            "code_failures", "code_locked_until",
-        )}),
+        (_("Wrong guesses"), {"fields": ("wrong_guesses_left",)}),
     )
     add_fieldsets = (
-        (None, {
-            "classes": ("wide",),
-            "fields": ("phone", "first_name", "last_name", "usable_password", "password1", "password2"),
-        }),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("phone", "first_name", "last_name", "usable_password", "password1", "password2"),
+            },
+        ),
     )
 
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[admin.options.InlineModelAdmin]]:
@@ -207,6 +221,42 @@ class UserAdmin(DjangoUserAdmin):
         if obj.is_pending:
             return str(_("pending"))
         return str(_("active")) if obj.is_active else str(_("disabled"))
+
+    @admin.display(description=_("Wrong guesses left"))
+    def wrong_guesses_left(self, obj: User) -> str:
+        """What each path has left for this number from every address, and when a spent one refills."""
+        now = timezone.now()
+        parts = []
+        for guesses in GUESS_PATHS:
+            try:
+                left = guesses.left(obj.phone, now)
+                lock = guesses.lock(obj.phone, now)
+            except DomainError:
+                return gettext("unknown (the shared cache does not answer)")
+            label = GUESS_PATH_LABELS[guesses.path]
+            if lock is None:
+                parts.append(gettext("%(path)s: %(left)d left") % {"path": label, "left": left})
+            else:
+                parts.append(
+                    gettext("%(path)s: locked for %(seconds)d s") % {"path": label, "seconds": lock.retry_after}
+                )
+        return "; ".join(parts)
+
+    @admin.action(description=_("Lift the wrong-guess locks"))
+    def lift_locks(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Give each selected number its full allowance of wrong guesses again, on every path (a support call
+        from an owner who proved who they are). Locks per address end by themselves within their interval."""
+        count = 0
+        for phone in queryset.values_list("phone", flat=True):
+            for guesses in GUESS_PATHS:
+                guesses.lift(phone)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Locks lifted for %(count)d account.", "Locks lifted for %(count)d accounts.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Disable the selected accounts"))
     def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

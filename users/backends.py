@@ -14,7 +14,7 @@ from rest_framework.throttling import BaseThrottle
 from users.exceptions import AccountDisabled, AccountInactive
 from users.models import User
 from users.phone import InvalidPhoneNumber, normalize_phone
-from users.services.limits import count_login_attempt
+from users.services.limits import LOGIN
 
 
 def client_address(request: HttpRequest | None) -> str | None:
@@ -52,7 +52,7 @@ class PhoneBackend(ModelBackend):
             number = normalize_phone(phone)
         except InvalidPhoneNumber:
             number = phone[:64]  # still counted: guessing with garbage costs attempts like any other
-        attempt = count_login_attempt(number, client_ip or client_address(request), now or timezone.now())
+        attempt = LOGIN.count(number, client_ip or client_address(request), now or timezone.now())
         user = super().authenticate(request, username=number, password=password, **kwargs)
         if not isinstance(user, User):
             return None

@@ -94,6 +94,12 @@ class CodeInvalid(DomainError):
         ) % {"remaining": remaining}
         return cls(message)
 
+    @classmethod
+    def not_usable(cls) -> CodeInvalid:
+        """The one refusal of a code anyone may try for any number (the password reset): wrong, expired, used,
+        out of attempts, or never sent, all read alike, so that none tells the number has an account."""
+        return cls(_("This code is not valid, or no longer: check it, or ask for a new one."))
+
 
 class SignupInvalid(DomainError):
     """The sign-up token does not match the pending account: it was replaced by a newer sign-up, or never issued."""

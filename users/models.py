@@ -92,18 +92,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # Hash of the secret the sign-up answered to its client: only that client may activate the account.
     signup_token_hash = models.CharField(max_length=64, blank=True, editable=False)
-    # Wrong activation codes across every code of this sign-up, and the lockout they earned.
-    activation_failures = models.PositiveIntegerField(_("wrong activation codes"), default=0)
-    activation_locked_until = models.DateTimeField(_("activation locked until"), null=True, blank=True)
-    # The same for claims (code + new password, without the sign-up token): counted apart, so that a stranger
-    # guessing codes locks only the claim path, never the activation of whoever holds the token.
-    claim_failures = models.PositiveIntegerField(_("wrong codes in claims"), default=0)
-    claim_locked_until = models.DateTimeField(_("claims locked until"), null=True, blank=True)
     # Carried in every JWT (claim `sv`): bumping it ends every session of the account at once.
     session_version = models.PositiveIntegerField(_("session version"), default=0, editable=False)
-    # The same for password-reset and phone-change codes, across codes.
-    code_failures = models.PositiveIntegerField(_("wrong verification codes"), default=0)
-    code_locked_until = models.DateTimeField(_("verification codes locked until"), null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -146,7 +136,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Django's session hash (admin cookies), over the password and the session version: ending the sessions
         (users.services.sessions) ends the admin's cookie sessions of the account too."""
         return salted_hmac(
-            "users.User.get_session_auth_hash", f"{self.password}:{self.session_version}", secret=secret,
+            "users.User.get_session_auth_hash",
+            f"{self.password}:{self.session_version}",
+            secret=secret,
             algorithm="sha256",
         ).hexdigest()
 
@@ -188,9 +180,7 @@ class ActivationTokenQuerySet(SentCodeQuerySet["ActivationToken"]):
 
     def live(self, now: datetime) -> ActivationTokenQuerySet:
         """Codes that can still be entered at `now`: unused, unexpired, attempts left."""
-        return self.filter(
-            used_at__isnull=True, expires_at__gt=now, attempts__lt=settings.ACTIVATION_MAX_ATTEMPTS
-        )
+        return self.filter(used_at__isnull=True, expires_at__gt=now, attempts__lt=settings.ACTIVATION_MAX_ATTEMPTS)
 
 
 class ActivationToken(models.Model):

@@ -91,7 +91,11 @@ class ActivateView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = ActivationService.activate(
-            phone=data["phone"], code=data["code"], signup_token=data.get("signup_token"), password=data.get("password")
+            phone=data["phone"],
+            code=data["code"],
+            signup_token=data.get("signup_token"),
+            password=data.get("password"),
+            client_ip=client_ip(request),
         )
         return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
 
@@ -132,8 +136,9 @@ class LoginView(PublicAPIView):
             200: s.TokenPairSerializer,
             400: bad_request(),
             401: error("`invalid_credentials`: unknown number or wrong password."),
-            403: error("`account_inactive` (right password, not activated: show the activation screen) or "
-                        "`account_disabled`."),
+            403: error(
+                "`account_inactive` (right password, not activated: show the activation screen) or `account_disabled`."
+            ),
             429: error(
                 "`throttled` (too many requests from this address) or `login_locked` (too many failed logins for "
                 "this number or from this address). See `Retry-After`."
@@ -287,7 +292,7 @@ class PasswordResetConfirmView(PublicAPIView):
         serializer = s.PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = PasswordResetService.confirm_reset(**data)
+        user = PasswordResetService.confirm_reset(**data, client_ip=client_ip(request))
         return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
 
 
@@ -336,8 +341,10 @@ class PhoneChangeConfirmView(AccountAPIView):
         request=s.CodeSerializer,
         responses={
             200: s.ActivationResultSerializer,
-            400: bad_request("`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
-                              "`code_attempts_exceeded`, or `phone_taken` (the number was taken meanwhile)."),
+            400: bad_request(
+                "`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or "
+                "`code_attempts_exceeded`, or `phone_taken` (the number was taken meanwhile)."
+            ),
             401: UNAUTHENTICATED,
             429: error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
         },
@@ -346,5 +353,7 @@ class PhoneChangeConfirmView(AccountAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.CodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = PhoneChangeService.confirm_change(self.account(request), **serializer.validated_data)
+        user = PhoneChangeService.confirm_change(
+            self.account(request), **serializer.validated_data, client_ip=client_ip(request)
+        )
         return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)

@@ -1,15 +1,26 @@
-"""Fixed-window counters in the shared cache, atomic across workers: the one primitive behind every limit."""
+"""Counts in the shared cache, atomic across workers: fixed-window counters for rates, refilling allowances for locks.
+
+Both keep one key per ident in Django's default cache and raise CounterUnavailable when it fails, so every
+limit fails the same way. Fixed windows count what was spent in a clock window (the SMS budget, throttles,
+the breaker): simple, reportable, up to twice the limit across a window's edge. An allowance (GCRA, the
+generic cell rate algorithm of ATM networks) is what a lock needs: it refills steadily, so a lock always
+ends by itself after one refill period, and a burst at a window's edge buys nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 from urllib.parse import quote
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -164,3 +175,160 @@ class WindowCounter:
         except RedisError as exc:
             raise CounterUnavailable(f"counter {self.name} unavailable: {type(exc).__name__}") from exc
         return int(value)
+
+
+# --- Refilling allowances --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What asking an allowance for one unit answered."""
+
+    granted: bool  # the unit was taken (False: the allowance is empty, nothing was taken)
+    left: int  # whole units left after this answer
+    wait: float  # seconds until the next unit comes back when nothing is left, else 0.0
+
+    def retry_after(self) -> int:
+        """Whole seconds until a unit is available again, at least 1 (a Retry-After)."""
+        return max(1, math.ceil(self.wait))
+
+
+# GCRA on one stored number, the "theoretical arrival time" (TAT): the moment the allowance would be full
+# again. Taking a unit moves it one interval later; it is granted while the TAT stays within `burst`
+# intervals of now. A negative cost gives a unit back. The key expires when the allowance is full again, so
+# an idle ident costs nothing and every count decays to zero by itself.
+# Arguments: now, interval, burst * interval, cost (all seconds), write ('1', or '0' to only look);
+# returns {granted (0 or 1), units left, seconds to wait}.
+_GCRA_LUA = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local capacity = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local write = ARGV[5] == '1'
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tat < now then tat = now end
+local new = tat + cost
+if new - now > capacity then
+  return {0, tostring((capacity - (tat - now)) / interval), tostring(new - now - capacity)}
+end
+if not write then
+  return {1, tostring((capacity - (tat - now)) / interval), '0'}
+end
+if new <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], string.format('%.6f', new), 'PX', math.ceil((new - now) * 1000) + 1000)
+end
+return {1, tostring((capacity - math.max(new - now, 0)) / interval), '0'}
+"""
+
+#: LocMemCache lives in this process: one lock makes its read-modify-write atomic across threads.
+_LOCMEM_LOCK = threading.Lock()
+
+
+class Allowance:
+    """Per ident, `burst` units that come back one every `interval` seconds (a token bucket, kept as GCRA).
+
+    An empty allowance is a lock that ends by itself within `interval` seconds; over any `period` seconds at
+    most `burst + period / interval` units can be taken. Kept in the default cache as one key per ident
+    (`allowance:{name}:{ident}`), updated atomically: by a Lua script on Redis (one round trip), under a
+    process lock on LocMemCache (per process: development and tests). Other cache backends cannot update a
+    key atomically and are refused (CounterUnavailable): the settings only allow those two.
+
+    `name` is a constant of the code, unique per allowance.
+    """
+
+    def __init__(self, name: str, burst: int, interval: float) -> None:
+        """Raises ValueError for an invalid name (as WindowCounter's), a burst below 1 or an interval not
+        above 0."""
+        if not name or len(name) > MAX_NAME_LENGTH or any(c.isspace() or not c.isprintable() for c in name):
+            raise ValueError(f"invalid allowance name {name!r}: 1 to {MAX_NAME_LENGTH} printable characters, no spaces")
+        if burst < 1 or not interval > 0:
+            raise ValueError(f"an allowance holds at least one unit and refills: not {burst} every {interval} s")
+        self.name = name
+        self.burst = burst
+        self.interval = float(interval)
+
+    @classmethod
+    def per(cls, name: str, limit: tuple[int, int]) -> Allowance:
+        """The allowance of a `COUNT/SECONDS` setting (waterbill.env.env_limit): COUNT units at once, refilled
+        at COUNT per SECONDS (one back every SECONDS / COUNT)."""
+        count, seconds = limit
+        return cls(name, count, seconds / max(count, 1))
+
+    def key(self, ident: str) -> str:
+        """The cache key (before Django's prefix) of `ident`'s allowance."""
+        return f"allowance:{self.name}:{_key_part(ident)}"
+
+    def take(self, ident: str, now: datetime) -> Taken:
+        """Take one unit of `ident`'s allowance at `now`, if one is left; concurrent takes never overdraw it.
+
+        Raises CounterUnavailable when the cache fails or cannot update atomically; ValueError for a naive `now`.
+        """
+        return self._apply(ident, now, self.interval, write=True)
+
+    def give_back(self, ident: str, now: datetime) -> None:
+        """Return one unit (taken for an attempt that does not count). Best effort: a cache failure is logged."""
+        try:
+            self._apply(ident, now, -self.interval, write=True)
+        except CounterUnavailable as exc:
+            logger.warning("Allowance %s: could not give a unit back (%s)", self.name, exc)
+
+    def peek(self, ident: str, now: datetime) -> Taken:
+        """What a take would answer at `now`, taking nothing. Raises as `take`."""
+        return self._apply(ident, now, self.interval, write=False)
+
+    def refill(self, ident: str) -> None:
+        """Fill `ident`'s allowance again (an administrator lifts a lock; a success forgives). Best effort."""
+        try:
+            cache.delete(self.key(ident))
+        except RedisError as exc:
+            logger.warning("Allowance %s: could not refill (%s)", self.name, type(exc).__name__)
+
+    def _apply(self, ident: str, now: datetime, cost: float, *, write: bool) -> Taken:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("allowances need an aware datetime")
+        moment = now.timestamp()
+        capacity = self.burst * self.interval
+        key = self.key(ident)
+        backend = caches["default"]  # the backend itself, not the thread's proxy
+        if isinstance(backend, RedisCache):
+            try:
+                client = cast(Any, backend)._cache.get_client(key, write=True)  # Django's RedisCacheClient
+                granted, left, wait = client.eval(
+                    _GCRA_LUA,
+                    1,
+                    backend.make_and_validate_key(key),
+                    repr(moment),
+                    repr(self.interval),
+                    repr(capacity),
+                    repr(cost),
+                    "1" if write else "0",
+                )
+            except RedisError as exc:
+                raise CounterUnavailable(f"allowance {self.name} unavailable: {type(exc).__name__}") from exc
+            return Taken(granted=bool(int(granted)), left=math.floor(float(left) + 1e-9), wait=float(wait))
+        if isinstance(backend, LocMemCache):
+            with _LOCMEM_LOCK:
+                return self._apply_locally(backend, key, moment, capacity, cost, write=write)
+        raise CounterUnavailable(f"allowance {self.name}: {type(backend).__name__} cannot update a key atomically")
+
+    def _apply_locally(
+        self, backend: LocMemCache, key: str, moment: float, capacity: float, cost: float, *, write: bool
+    ) -> Taken:
+        """The Lua script's arithmetic, for LocMemCache (the caller holds the lock)."""
+        tat = max(float(backend.get(key, 0.0)), moment)
+        new = tat + cost
+        if new - moment > capacity:
+            return Taken(granted=False, left=self._units(capacity - (tat - moment)), wait=new - moment - capacity)
+        if not write:
+            return Taken(granted=True, left=self._units(capacity - (tat - moment)), wait=0.0)
+        if new <= moment:
+            backend.delete(key)
+        else:
+            backend.set(key, new, timeout=math.ceil(new - moment) + 1)
+        return Taken(granted=True, left=self._units(capacity - max(new - moment, 0.0)), wait=0.0)
+
+    def _units(self, seconds: float) -> int:
+        """Whole units in `seconds` of allowance (a float's rounding never costs a unit)."""
+        return math.floor(seconds / self.interval + 1e-9)

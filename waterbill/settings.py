@@ -138,19 +138,23 @@ ACTIVATION_RESEND_COOLDOWN = timedelta(seconds=60)
 ACTIVATION_RESEND_MAX_PER_HOUR = 5
 # Phone-change codes to one destination number per clock hour, across all accounts.
 PHONE_CHANGE_MAX_PER_DESTINATION = 5
-# Wrong codes counted per account across resends (NIST SP 800-63B): from this many on, activation is
-# locked for ACTIVATION_LOCKOUT_BASE, doubling with each further failure, up to ACTIVATION_LOCKOUT_MAX.
-ACTIVATION_LOCKOUT_THRESHOLD = 10
-ACTIVATION_LOCKOUT_BASE = timedelta(minutes=15)
-ACTIVATION_LOCKOUT_MAX = timedelta(hours=24)
-
-# Failed logins allowed per phone number and per client IP within a window (allauth's defaults).
-# Per number from one address (allauth's 5 in 5 minutes, counted per number and address as django-axes does, so
-# a stranger cannot lock the owner's login from elsewhere), per number from every address (the backstop that
-# bounds guesses spread over many addresses: 1,200 a day), and per address.
+# Wrong guesses, one mechanism for passwords and SMS codes (users.services.limits.Guesses): each limit is an
+# allowance COUNT/SECONDS, COUNT wrong guesses at once, then one more every SECONDS / COUNT, so every lock ends
+# by itself within that interval. Counted per number from one address (as django-axes does: a stranger's
+# failures lock the stranger's address, not the owner's), per number from every address (the backstop that
+# bounds guesses spread over many addresses) and, for logins, per address.
+# Passwords: 5 from one address (allauth's 5 in 5 minutes: one back a minute), 50 per number (one back every
+# 72 s: at most 1,250 a day), 10 per address (one back every 6 s).
 LOGIN_FAILURE_LIMIT_PHONE = env_limit("LOGIN_FAILURE_LIMIT_PHONE", "5/300")
 LOGIN_FAILURE_LIMIT_PHONE_ALL = env_limit("LOGIN_FAILURE_LIMIT_PHONE_ALL", "50/3600")
 LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "10/60")
+# SMS codes, on each of four paths apart (activation with the sign-up token, claims, password reset, phone
+# change): 6 from one address (one back an hour; one more than a code's attempts, so that its owner sees
+# it die and asks for another), 12 per number (one back every 40 minutes). A day then holds
+# at most 12 + 36 = 48 wrong codes per number and path, 192 over the four: under the 200 of issue 9
+# (docs/security.md, "How many guesses"), and a lock lasts at most an hour.
+CODE_FAILURE_LIMIT_PHONE = env_limit("CODE_FAILURE_LIMIT_PHONE", "6/21600")
+CODE_FAILURE_LIMIT_PHONE_ALL = env_limit("CODE_FAILURE_LIMIT_PHONE_ALL", "12/28800")
 
 # --- SMS ----------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 * `login`: login and password change (AuthService.login, change_password);
 * `recovery`: password reset and phone change (PasswordResetService, PhoneChangeService);
 * `delivery`: sending a code (availability, SMS budget, the gateway's outcome, failures recorded);
-* `limits`: codes sent per number, lockouts after wrong codes, failed-login limits.
+* `limits`: codes sent per number, and wrong guesses (passwords and codes), one mechanism.
 
 The classes below are the names the views, the admin and the seed's tests use. Every flow looks the
 gateway up as `users.services.get_sms_gateway` at call time, so patching that name reaches every send.

@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from sms.backends.base import BaseSmsBackend
-from users.exceptions import AccountNotPending, CodeExpired, CodeInvalid, CodeUsed, SignupInvalid
+from users.exceptions import AccountNotPending, ActivationLocked, CodeExpired, CodeInvalid, CodeUsed, SignupInvalid
 from users.models import ActivationToken, User
 from users.phone import mask_phone
 from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
-from users.services.limits import ACTIVATION, CLAIM, check_code, check_send_limits
+from users.services.limits import ACTIVATION, CLAIM, Attempt, check_code, check_send_limits
 from users.validation import check_password_rules
 from waterbill.errors import DomainError
 
@@ -42,8 +42,9 @@ def create_and_send_activation_code(user: User, *, now: datetime | None = None) 
 def resend_activation_code(phone: str, *, now: datetime | None = None) -> datetime:
     """Send a new code to the pending account of `phone` (E.164); returns when the next may be asked for.
 
-    Unknown, already active and locked numbers get the same answer and no SMS. At most one code a minute
-    and five an hour per account (codes sent at sign-up included).
+    Unknown and already active numbers get the same answer and no SMS. At most one code a minute and five an
+    hour per account (codes sent at sign-up included). A number whose activation guesses are spent still gets
+    its code: a claim (a different path) can use it.
     Raises ResendTooSoon, ResendLimitReached, PhoneRejected or SmsServiceUnavailable.
     """
     now = now or timezone.now()
@@ -52,8 +53,6 @@ def resend_activation_code(phone: str, *, now: datetime | None = None) -> dateti
     user = User.objects.filter(phone=phone).first()
     if user is None or not user.is_pending:
         logger.info("Resend for %s ignored: no pending account", mask_phone(phone))
-    elif ACTIVATION.refusal(user, now) is not None:
-        logger.info("Resend for %s ignored: activation locked", mask_phone(phone))  # a code would be unusable
     else:
         _send_new_code(user, gateway, now, limited=True)
     return now + settings.ACTIVATION_RESEND_COOLDOWN
@@ -65,6 +64,7 @@ def activate(
     code: str,
     signup_token: str | None = None,
     password: str | None = None,
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> User:
     """Check `code` against the newest code of `phone` (E.164) and activate the account.
@@ -72,18 +72,24 @@ def activate(
     With `signup_token`, the sign-up's own client activates. With `password` instead, whoever holds the code
     claims the sign-up (someone else made it, or its answer was lost): the password replaces the sign-up's.
     The code is proved before the claim's password is checked against the account's names, so a wrong code
-    tells nothing about the account. A wrong code counts on the code and on the account's lockout
-    (committed although an error is raised): see users.services.limits. Raises CodeInvalid, SignupInvalid,
+    tells nothing about the account. A guess counts on its path's allowances (users.services.limits: claims
+    for every number alike, before anything is looked up; the token holder's once the token is proved) and,
+    for the token holder, on the code (committed although an error is raised). Raises CodeInvalid, SignupInvalid,
     ActivationLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded, or, for a claim whose code is right,
     ValidationFailed on `password` (nothing counted, the code still works).
     """
     now = now or timezone.now()
     claiming = password is not None and signup_token is None
+    # Anyone may claim: counted first, so parallel guesses cannot pass before they are counted.
+    attempt = CLAIM.count(phone, client_ip, now) if claiming else None
     with transaction.atomic():
         user, token = _locked_newest(phone)
-        error = _verdict(user, token, code, signup_token, claiming, now)
+        error, held = _verdict(user, token, code, signup_token, claiming, client_ip, now)
+        attempt = attempt or held
         if error is None and user is not None and token is not None and not claiming:
             _activate(user, token, now)
+    if error is None and attempt is not None:
+        attempt.forgive()  # a right code is not a wrong guess
     if user is None or token is None or error is not None:
         error = error or CodeInvalid()
         logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
@@ -109,21 +115,27 @@ def _verdict(
     code: str,
     signup_token: str | None,
     claiming: bool,
+    client_ip: str | None,
     now: datetime,
-) -> DomainError | None:
-    """None when `code` may activate; else the error to answer (a wrong code counted on its lockout)."""
+) -> tuple[DomainError | None, Attempt | None]:
+    """None when `code` may activate, else the error to answer; with the token holder's counted attempt."""
     if user is None or token is None:
-        return CodeInvalid()
+        return CodeInvalid(), None
     if token.used_at is not None:
-        return CodeUsed()
+        return CodeUsed(), None
     if not user.is_pending:
-        return CodeInvalid()
+        return CodeInvalid(), None
     if signup_token is not None and user.signup_token_matches(signup_token):
-        return check_code(token, code, user, ACTIVATION, now)
+        try:
+            # Under the user's row lock: the holder's guesses are counted one after the other.
+            attempt = ACTIVATION.count(user.phone, client_ip, now)
+        except ActivationLocked as exc:
+            return exc, None
+        return check_code(token, code, now), attempt
     if claiming:
-        return check_code(token, code, user, CLAIM, now, per_code=False)
-    # Not counted: nobody can use up the attempts without the token or a password to claim with.
-    return SignupInvalid()
+        return check_code(token, code, now, per_code=False), None
+    # Not counted: nobody can use up the token holder's guesses without the token.
+    return SignupInvalid(), None
 
 
 def _claim(user: User, proved: ActivationToken, password: str, now: datetime) -> User:

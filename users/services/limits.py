@@ -1,8 +1,8 @@
-"""Abuse limits of the account flows: codes sent per number, lockouts after wrong codes, failed logins.
+"""Abuse limits of the account flows: codes sent per number, and wrong guesses (passwords and codes).
 
-Two stores, chosen by what must survive: send limits and lockouts are counted in the database (they are
-per account, and must hold across workers, restarts and cache outages); failed logins are counted in the
-shared cache with `waterbill.counters` (per address too, and cheap enough to count before the check).
+Codes sent are counted from the code rows in the database (a code exists only if its SMS went out). Wrong
+guesses are one mechanism, `Guesses`, on the refilling allowances of `waterbill.counters` in the shared
+cache: per number and address, per number, per path; every lock ends by itself (docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from users.exceptions import (
     ResendLimitReached,
     ResendTooSoon,
 )
-from users.models import ActivationToken, User, VerificationCode
+from users.models import ActivationToken, VerificationCode
 from users.phone import mask_phone
-from waterbill.counters import CounterUnavailable, WindowCounter
+from waterbill.counters import Allowance, CounterUnavailable, WindowCounter
 from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -91,141 +91,160 @@ def give_back_destination_allowance(phone: str, now: datetime) -> None:
     _CODES_TO_A_NUMBER.undo(phone, now)
 
 
-# --- Wrong codes: one lockout mechanism, three counters on the account --------------------------------------
+# --- Wrong guesses: one mechanism for passwords and codes ---------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Lockout:
-    """Wrong codes on one path of an account (User fields `failures` and `locked_until`) and the lock they earn.
+class Attempt:
+    """The units one guess took (per address, per number from this address, per number), to give back or
+    forgive."""
 
-    Counted across codes (NIST SP 800-63B): from settings.ACTIVATION_LOCKOUT_THRESHOLD wrong codes on, each
-    further one locks the path for ACTIVATION_LOCKOUT_BASE, doubling, up to ACTIVATION_LOCKOUT_MAX.
+    counted: list[tuple[str, Allowance, str]]
+    now: datetime
+
+    def undo(self) -> None:
+        """Give back every unit of this attempt (it was refused before the guess was checked)."""
+        for _kind, allowance, ident in self.counted:
+            allowance.give_back(ident, self.now)
+
+    def forgive(self) -> None:
+        """A right guess: it does not count, and the number's earlier failures from this address are forgiven
+        (those from elsewhere stay counted in the number's allowance: the owner getting in must not refill a
+        stranger's guesses)."""
+        for kind, allowance, ident in self.counted:
+            if kind == "phone-address":
+                allowance.refill(ident)
+            else:
+                allowance.give_back(ident, self.now)
+
+
+@dataclass(frozen=True)
+class Guesses:
+    """Wrong guesses on one path (a login's password, or one kind of SMS code): refilling allowances, counted
+    before the guess is checked, per number from one address, per number from every address and, for
+    logins, per address.
+
+    Each allowance is a setting `COUNT/SECONDS` (waterbill.env.env_limit): COUNT wrong guesses at once, then
+    one more every SECONDS / COUNT (waterbill.counters.Allowance). So every lock ends by itself, at the
+    latest one refill interval after the last guess, and every count decays to nothing: no lock grows or
+    lasts. A stranger's failures lock the number for the stranger's address first (as django-axes counts),
+    and the number for everyone only past the higher per-number allowance, which bounds the guesses spread
+    over many addresses. Each path counts apart: one path's failures never lock another.
     """
 
-    label: str
-    failures: str
-    locked_until: str
-    error: type[ActivationLocked] | type[CodeLocked]
+    path: str
+    error: type[LoginLocked] | type[ActivationLocked] | type[CodeLocked]
+    per_number_from_address: str  # setting names, read at each use (tests change them)
+    per_number: str
+    per_address: str | None = None
 
-    def refusal(self, user: User, now: datetime) -> DomainError | None:
-        """The lock error (with retry_after) while `user` is locked on this path, else None."""
-        until: datetime | None = getattr(user, self.locked_until)
-        if until is None or until <= now:
-            return None
-        return self.error(retry_after=seconds_until(until, now))
+    def allowance(self, kind: str) -> Allowance:
+        """The allowance of `kind` ("address", "phone-address" or "phone") on this path, from the settings."""
+        setting = {
+            "address": self.per_address,
+            "phone-address": self.per_number_from_address,
+            "phone": self.per_number,
+        }[kind]
+        if setting is None:
+            raise ValueError(f"{self.path} has no {kind} allowance")
+        return Allowance.per(f"guess:{self.path}:{kind}", getattr(settings, setting))
 
-    def count_failure(self, user: User, now: datetime) -> DomainError | None:
-        """Count one wrong code on the locked `user` (F(): concurrent guesses each count) and lock past the
-        threshold. Returns the lock error when this failure locks the path, else None."""
-        User.objects.filter(pk=user.pk).update(**{self.failures: F(self.failures) + 1})
-        user.refresh_from_db(fields=[self.failures])
-        failures: int = getattr(user, self.failures)
-        excess = failures - settings.ACTIVATION_LOCKOUT_THRESHOLD
-        if excess < 0:
-            return None
-        delay = min(settings.ACTIVATION_LOCKOUT_BASE * 2 ** min(excess, 16), settings.ACTIVATION_LOCKOUT_MAX)
-        setattr(user, self.locked_until, now + delay)
-        user.save(update_fields=[self.locked_until])
-        logger.warning(
-            "%s of %s locked for %s after %d wrong codes", self.label, mask_phone(user.phone), delay, failures
-        )
-        return self.error(retry_after=seconds_until(now + delay, now))
+    def count(self, phone: str, client_ip: str | None, now: datetime) -> Attempt:
+        """Count a guess on `phone` from `client_ip` before it is checked; `forgive()` it when it is right.
+
+        Counted first: checked-then-counted, parallel guesses would all pass before any was counted. A refused
+        guess is given back, so a locked address cannot add to a number's counts.
+        Raises this path's lock error (with retry_after) when an allowance is empty, LimitsUnavailable when the
+        cache cannot count.
+        """
+        address = client_ip or "unknown"
+        limits = [("address", address)] if client_ip and self.per_address else []
+        limits += [("phone-address", f"{phone}|{address}"), ("phone", phone)]
+        counted: list[tuple[str, Allowance, str]] = []
+        for kind, ident in limits:
+            allowance = self.allowance(kind)
+            try:
+                taken = allowance.take(ident, now)
+            except CounterUnavailable as exc:
+                logger.error("Shared cache unreachable, %s refused: %s", self.path, exc)
+                Attempt(counted, now).undo()
+                raise LimitsUnavailable() from exc
+            if not taken.granted:
+                Attempt(counted, now).undo()
+                logger.warning("%s refused for %s: too many wrong guesses (%s)", self.path, mask_phone(phone), kind)
+                raise self.error(retry_after=self._wait(limits, now))
+            counted.append((kind, allowance, ident))
+        return Attempt(counted, now)
+
+    def _wait(self, limits: list[tuple[str, str]], now: datetime) -> int:
+        """Seconds until a guess on every one of `limits` would pass: the Retry-After that is true."""
+        try:
+            return max(self.allowance(kind).peek(ident, now).retry_after() for kind, ident in limits)
+        except CounterUnavailable as exc:
+            raise LimitsUnavailable() from exc
+
+    def lock(self, phone: str, now: datetime) -> DomainError | None:
+        """The lock error while `phone`'s own allowance on this path (from every address) is empty, else None.
+
+        Raises LimitsUnavailable when the cache cannot tell."""
+        try:
+            taken = self.allowance("phone").peek(phone, now)
+        except CounterUnavailable as exc:
+            raise LimitsUnavailable() from exc
+        return None if taken.granted else self.error(retry_after=taken.retry_after())
+
+    def left(self, phone: str, now: datetime) -> int:
+        """Wrong guesses `phone` has left on this path from every address (for the admin). Raises as `lock`."""
+        try:
+            return self.allowance("phone").peek(phone, now).left
+        except CounterUnavailable as exc:
+            raise LimitsUnavailable() from exc
+
+    def lift(self, phone: str) -> None:
+        """Fill `phone`'s allowance from every address again (an administrator lifts the lock). The per-address
+        allowances cannot be listed: they end by themselves within their refill interval."""
+        self.allowance("phone").refill(phone)
 
 
-#: Activation by whoever holds the sign-up token.
-ACTIVATION = Lockout("Activation", "activation_failures", "activation_locked_until", ActivationLocked)
-#: Claims (code + new password, no token): apart, so a stranger guessing codes never locks the token holder.
-CLAIM = Lockout("Claims", "claim_failures", "claim_locked_until", ActivationLocked)
-#: Password-reset and phone-change codes.
-CODES = Lockout("Verification codes", "code_failures", "code_locked_until", CodeLocked)
+#: Passwords: the API's login, the admin's, and the current-password checks (users.backends.PhoneBackend).
+LOGIN = Guesses(
+    "login", LoginLocked, "LOGIN_FAILURE_LIMIT_PHONE", "LOGIN_FAILURE_LIMIT_PHONE_ALL", "LOGIN_FAILURE_LIMIT_IP"
+)
+#: Activation codes sent with the sign-up token: only its holder can spend this path.
+ACTIVATION = Guesses("activation", ActivationLocked, "CODE_FAILURE_LIMIT_PHONE", "CODE_FAILURE_LIMIT_PHONE_ALL")
+#: Claims (an activation code with a new password, no token): apart, so a stranger never locks the token holder.
+CLAIM = Guesses("claim", ActivationLocked, "CODE_FAILURE_LIMIT_PHONE", "CODE_FAILURE_LIMIT_PHONE_ALL")
+#: Password-reset codes, counted for every number alike (unknown ones too: a lock tells nothing).
+RESET = Guesses("reset", CodeLocked, "CODE_FAILURE_LIMIT_PHONE", "CODE_FAILURE_LIMIT_PHONE_ALL")
+#: Phone-change codes, counted on the number they were sent to (the new number).
+PHONE_CHANGE = Guesses("phone-change", CodeLocked, "CODE_FAILURE_LIMIT_PHONE", "CODE_FAILURE_LIMIT_PHONE_ALL")
+#: Every path of SMS codes: together they bound the codes tested per number and day (docs/security.md).
+CODE_PATHS = (ACTIVATION, CLAIM, RESET, PHONE_CHANGE)
 
 
 def check_code(
-    row: SentCode, code: str, user: User, lockout: Lockout, now: datetime, *, per_code: bool = True
+    row: SentCode, code: str, now: datetime, *, per_code: bool = True, tell_remaining: bool = True
 ) -> DomainError | None:
-    """The verdict on `code` for the locked `row` of the locked `user`, inside the caller's transaction.
+    """The verdict on `code` for the locked `row`, inside the caller's transaction (which counted the guess
+    on its path's Guesses first).
 
-    None when it may be used. Otherwise the error to answer: the lockout's lock, CodeAttemptsExceeded (the
-    code's settings.ACTIVATION_MAX_ATTEMPTS are spent), CodeExpired, or for a wrong code CodeInvalid (with
-    the attempts left) after counting it on the code and on the lockout (committed with the transaction:
-    the caller raises after it). `per_code=False` (claims) neither checks nor counts the code's attempts,
-    which belong to the token holder.
+    None when it may be used. Otherwise the error to answer: CodeAttemptsExceeded (the code's
+    settings.ACTIVATION_MAX_ATTEMPTS are spent), CodeExpired, or for a wrong code CodeInvalid, after counting
+    it on the code (committed with the transaction: the caller raises after it), with the attempts left when
+    `tell_remaining`. `per_code=False` (claims) neither checks nor counts the code's attempts, which belong
+    to the token holder.
     """
-    if (locked := lockout.refusal(user, now)) is not None:
-        return locked
     if per_code and row.attempts >= settings.ACTIVATION_MAX_ATTEMPTS:
         return CodeAttemptsExceeded()
     if row.is_expired(now):
         return CodeExpired()
     if row.matches(code):
         return None
-    if per_code:
-        type(row)._default_manager.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-        row.refresh_from_db(fields=["attempts"])
-    if (locked := lockout.count_failure(user, now)) is not None:
-        return locked
     if not per_code:
         return CodeInvalid()
+    type(row)._default_manager.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+    row.refresh_from_db(fields=["attempts"])
     remaining = settings.ACTIVATION_MAX_ATTEMPTS - row.attempts
-    return CodeInvalid.with_remaining(remaining) if remaining > 0 else CodeAttemptsExceeded()
-
-
-# --- Failed logins: per client address and per number, in the shared cache ----------------------------------
-
-
-@dataclass(frozen=True)
-class LoginAttempt:
-    """The counts one login attempt added (address, number from this address, number from anywhere), to take
-    back or forgive."""
-
-    counted: list[tuple[str, WindowCounter, str]]
-    now: datetime
-
-    def undo(self) -> None:
-        """Take back every count of this attempt (it was refused before the password was checked)."""
-        for _kind, counter, ident in self.counted:
-            counter.undo(ident, self.now)
-
-    def forgive(self) -> None:
-        """A right password: the attempt does not count, and the number's earlier failures from this address are
-        forgiven (those from elsewhere stay counted in the number's backstop: the owner logging in must not
-        refill a stranger's guesses)."""
-        for kind, counter, ident in self.counted:
-            if kind == "phone-address":
-                counter.reset(ident, self.now)
-            else:
-                counter.undo(ident, self.now)
-
-
-def count_login_attempt(phone: str, client_ip: str | None, now: datetime) -> LoginAttempt:
-    """Count an attempt before the password is checked, against three limits, in this order:
-
-    * settings.LOGIN_FAILURE_LIMIT_IP, per client address (when it is known);
-    * settings.LOGIN_FAILURE_LIMIT_PHONE, per number from this address (as django-axes counts): a stranger's
-      failures lock the number for the stranger's address, not for the owner's;
-    * settings.LOGIN_FAILURE_LIMIT_PHONE_ALL, per number from every address together: the higher backstop that
-      bounds the guesses spread over many addresses.
-
-    Counted first, forgiven on success: checked-then-counted, parallel guesses would all pass before any was
-    counted. A refused attempt is taken back, so a locked address cannot add to a number's counts.
-    Raises LoginLocked (with retry_after) past a limit, LimitsUnavailable when the cache cannot count.
-    """
-    address = client_ip or "unknown"
-    limits = [("ip", address, settings.LOGIN_FAILURE_LIMIT_IP)] if client_ip else []
-    limits.append(("phone-address", f"{phone}|{address}", settings.LOGIN_FAILURE_LIMIT_PHONE))
-    limits.append(("phone", phone, settings.LOGIN_FAILURE_LIMIT_PHONE_ALL))
-    counted: list[tuple[str, WindowCounter, str]] = []
-    for kind, ident, (limit, seconds) in limits:
-        counter = WindowCounter(f"login-failures:{kind}", seconds)
-        try:
-            count = counter.hit(ident, now)
-        except CounterUnavailable as exc:
-            logger.error("Shared cache unreachable, login refused: %s", exc)
-            LoginAttempt(counted, now).undo()
-            raise LimitsUnavailable() from exc
-        counted.append((kind, counter, ident))
-        if count.value > limit:
-            LoginAttempt(counted, now).undo()
-            logger.warning("Login refused for %s: too many failures (%s)", mask_phone(phone), kind)
-            raise LoginLocked(retry_after=count.retry_after(now))
-    return LoginAttempt(counted, now)
+    if remaining <= 0:
+        return CodeAttemptsExceeded()
+    return CodeInvalid.with_remaining(remaining) if tell_remaining else CodeInvalid()

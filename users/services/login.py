@@ -28,7 +28,7 @@ def login(*, phone: str, password: str, client_ip: str | None = None, now: datet
     """Check an E.164 phone and a password through Django's `authenticate()` (users.backends.PhoneBackend);
     returns the active user and records the login (Django's `user_logged_in`, which sets last_login).
 
-    Failed attempts are counted before the password is checked (users.services.limits.count_login_attempt:
+    Failed attempts are counted before the password is checked (users.services.limits.LOGIN:
     per address, per number from this address, per number from every address); past a limit, login is refused.
     Raises LoginLocked, LimitsUnavailable, InvalidCredentials (unknown phone or wrong password,
     indistinguishable), AccountInactive (right password, never activated) or AccountDisabled (right password,

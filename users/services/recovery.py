@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from users.exceptions import (
     CodeExpired,
     CodeInvalid,
+    CodeLocked,
     CodeUsed,
     PhoneRejected,
     PhoneTaken,
@@ -25,7 +26,13 @@ from users.exceptions import (
 from users.models import User, VerificationCode
 from users.phone import mask_phone
 from users.services.delivery import ensure_available, get_gateway, send_notice, send_verification_code
-from users.services.limits import CODES, check_code, give_back_destination_allowance, take_destination_allowance
+from users.services.limits import (
+    PHONE_CHANGE,
+    RESET,
+    check_code,
+    give_back_destination_allowance,
+    take_destination_allowance,
+)
 from users.services.login import verify_password
 from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text, phone_change_text, phone_changed_text, reset_text
@@ -50,13 +57,20 @@ def _newest_code(user: User | None, purpose: str, **filters: str) -> Verificatio
     )
 
 
-def _verdict(user: User | None, row: VerificationCode | None, code: str, now: datetime) -> DomainError | None:
-    """None when `code` may be used; else the error to answer (a wrong code is counted: users.services.limits)."""
+def _verdict(
+    user: User | None, row: VerificationCode | None, code: str, now: datetime, *, alike: bool = False
+) -> DomainError | None:
+    """None when `code` may be used; else the error to answer (a wrong code counted on the code).
+
+    `alike` (the reset, which anyone may try for any number): every refusal is the one `code_invalid`
+    answer an unknown number gets, so that no answer tells that the number has an account or was sent a code.
+    """
     if user is None or row is None:
-        return CodeInvalid()
-    if row.used_at is not None:
-        return CodeUsed()
-    return check_code(row, code, user, CODES, now)
+        return CodeInvalid.not_usable() if alike else CodeInvalid()
+    error = CodeUsed() if row.used_at is not None else check_code(row, code, now, tell_remaining=not alike)
+    if alike and error is not None:
+        return CodeInvalid.not_usable()
+    return error
 
 
 # --- Password reset ----------------------------------------------------------------------------------------
@@ -85,7 +99,11 @@ def request_reset(
         def send() -> None:
             try:
                 send_verification_code(
-                    account, purpose=Purpose.PASSWORD_RESET, phone=account.phone, text=reset_text, gateway=gateway,
+                    account,
+                    purpose=Purpose.PASSWORD_RESET,
+                    phone=account.phone,
+                    text=reset_text,
+                    gateway=gateway,
                     now=now,
                 )
             except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable) as exc:
@@ -100,23 +118,29 @@ def _run_now(task: Callable[[], None]) -> None:
     task()
 
 
-def confirm_reset(*, phone: str, code: str, new_password: str, now: datetime | None = None) -> User:
+def confirm_reset(
+    *, phone: str, code: str, new_password: str, client_ip: str | None = None, now: datetime | None = None
+) -> User:
     """Set a new password with the reset code sent to `phone` (E.164); every session of the account ends and
     the number gets a notice.
 
     The code is proved first, and only then is the password checked against the account's names: before,
     a wrong code with a chosen password would tell a stranger whether the number has an account and what
-    its names look like. Raises CodeInvalid, CodeLocked, CodeExpired, CodeUsed or CodeAttemptsExceeded
-    (a wrong code counted), or, once the code is right, ValidationFailed on `new_password` (nothing counted,
-    the code still works).
+    its names look like. Every guess counts on users.services.limits.RESET before anything is looked up, for
+    every number alike. Raises CodeLocked (no guess left), LimitsUnavailable, CodeInvalid (any code that
+    cannot be used: wrong, expired, used, out of attempts, or no account), or, once the code is right,
+    ValidationFailed on `new_password` (nothing counted, the code still works).
     """
     now = now or timezone.now()
+    attempt = RESET.count(phone, client_ip, now)
     with transaction.atomic():
         user = User.objects.select_for_update().filter(phone=phone, is_active=True).first()
         row = _newest_code(user, Purpose.PASSWORD_RESET, phone=phone)
-        error = _verdict(user, row, code, now)
+        error = _verdict(user, row, code, now, alike=True)
+    if error is None:
+        attempt.forgive()
     if user is None or row is None or error is not None:
-        error = error or CodeInvalid()
+        error = error or CodeInvalid.not_usable()
         logger.warning("Password reset failed for %s: %s", mask_phone(phone), error.code)
         raise error
     check_password_rules(new_password, user, "new_password")
@@ -204,11 +228,12 @@ def end_old_number(user: User, *, now: datetime) -> None:
     end_sessions(user)
 
 
-def confirm_change(user: User, *, code: str, now: datetime | None = None) -> User:
+def confirm_change(user: User, *, code: str, client_ip: str | None = None, now: datetime | None = None) -> User:
     """Move `user` to the number its newest phone-change code was sent to; the codes sent to the old number die.
 
+    A guess counts on users.services.limits.PHONE_CHANGE for the number the code was sent to.
     Raises SessionEnded (the sessions were ended since this request's token was issued), CodeInvalid,
-    CodeLocked, CodeExpired, CodeUsed, CodeAttemptsExceeded, or PhoneTaken (a refusal of
+    CodeLocked, LimitsUnavailable, CodeExpired, CodeUsed, CodeAttemptsExceeded, or PhoneTaken (a refusal of
     the request, no field: it names no number) when the number was taken meanwhile; then nothing but the
     wrong-code counts is written, and the code still works once the number is free.
     """
@@ -217,7 +242,15 @@ def confirm_change(user: User, *, code: str, now: datetime | None = None) -> Use
     with transaction.atomic():
         locked = lock_current_session(user)
         row = _newest_code(locked, Purpose.PHONE_CHANGE)
-        error = _verdict(locked, row, code, now)
+        error: DomainError | None
+        try:
+            attempt = PHONE_CHANGE.count(row.phone, client_ip, now) if row is not None else None
+        except CodeLocked as exc:
+            attempt, row, error = None, None, exc
+        else:
+            error = _verdict(locked, row, code, now)
+        if error is None and attempt is not None:
+            attempt.forgive()
         if error is None and row is not None:
             try:
                 # A savepoint: when the number was taken meanwhile, none of these writes may stay.

@@ -70,9 +70,6 @@ def register(
         "signup_token_hash": User.hash_signup_token(signup_token),
         "date_joined": now,
         "language": _request_language(),
-        # The failures stay counted (a re-registration must not buy new guesses), but the lock is lifted:
-        # past the threshold, each further wrong code locks again, with a longer delay.
-        "activation_locked_until": None,
     }
     try:
         # durable: the SMS must leave only when this very transaction commits, never inside a caller's.

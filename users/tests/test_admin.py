@@ -212,3 +212,26 @@ def test_disabling_a_pending_sign_up_blocks_it(admin_client: Client, sms_outbox:
     assert User.objects.filter(pk=user.pk).exists()  # kept: the number stays blocked
     page = admin_client.get(reverse("admin:users_user_changelist")).content.decode()
     assert "désactivé" in page
+
+
+def test_the_user_page_shows_the_wrong_guesses_left_and_the_action_lifts_the_locks(admin_client: Client) -> None:
+    from users.services.limits import LOGIN, RESET
+
+    user = UserFactory(phone="+237670000001")
+    now = timezone.now()
+    for n in range(12):  # twelve addresses: the number's reset allowance is spent
+        RESET.count(user.phone, f"10.0.0.{n}", now)
+    LOGIN.count(user.phone, "10.0.1.1", now)
+    page = admin_client.get(reverse("admin:users_user_change", args=[user.pk])).content.decode()
+    assert re.search(r"réinitialisation du mot de passe : bloqué pour \d+ s", page)
+    assert "connexion : 49 restants" in page
+    assert "revendications : 12 restants" in page
+    response = admin_client.post(
+        reverse("admin:users_user_changelist"),
+        {"action": "lift_locks", "_selected_action": [user.pk]},
+        follow=True,
+    )
+    assert "Blocages levés pour 1 compte." in [str(m) for m in response.context["messages"]]
+    assert RESET.lock(user.phone, timezone.now()) is None
+    assert RESET.left(user.phone, timezone.now()) == 12
+    assert LOGIN.left(user.phone, timezone.now()) == 50
