@@ -81,7 +81,8 @@ class ActivateView(PublicAPIView):
             ),
             429: error(
                 "`throttled` (too many requests from this address) or `activation_locked` (too many wrong codes "
-                "for this account across resends; the delay doubles with each further one). See `Retry-After`."
+                "for this number, from this address or from all; the lock ends by itself within an hour). See "
+                "`Retry-After`."
             ),
         },
         tags=["auth"],
@@ -281,10 +282,14 @@ class PasswordResetConfirmView(PublicAPIView):
         responses={
             200: s.TokenPairSerializer,
             400: bad_request(
-                "`{detail, code}` with `code_invalid`, `code_expired`, `code_used` or `code_attempts_exceeded`; "
-                "`new_password`: Django's validator codes."
+                "`{detail, code}` with `code_invalid`, the one answer for any code that cannot be used (wrong, "
+                "expired, used, out of attempts, or no account: alike for every number); `new_password`: Django's "
+                "validator codes, once the code is right."
             ),
-            429: error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
+            429: error(
+                "`throttled`, or `code_locked` (too many wrong codes for this number, from this address or from "
+                "all; alike for every number, and ends by itself within an hour). See `Retry-After`."
+            ),
         },
         tags=["auth"],
     )
@@ -346,7 +351,10 @@ class PhoneChangeConfirmView(AccountAPIView):
                 "`code_attempts_exceeded`, or `phone_taken` (the number was taken meanwhile)."
             ),
             401: UNAUTHENTICATED,
-            429: error("`throttled`, or `code_locked` (too many wrong codes for this account, across codes)."),
+            429: error(
+                "`throttled`, or `code_locked` (too many wrong codes for the new number, from this address or from "
+                "all; ends by itself within an hour). See `Retry-After`."
+            ),
         },
         tags=["users"],
     )
