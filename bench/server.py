@@ -80,7 +80,8 @@ def production_like_env(default_database: str, **overrides: str) -> dict[str, st
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "stub",
         "TWILIO_FROM_NUMBER": "WaterBill",
-        "SMS_HOURLY_BUDGET": "100000000",
+        "SMS_HOURLY_BUDGET": "100000000",  # both allowances
+        "SIGNUP_SMS_PER_BLOCK_PER_HOUR": "100000000",
         **{f"THROTTLE_{scope}": "100000000/hour" for scope in ("REGISTER", "ACTIVATE", "RESEND", "LOGIN")},
         **overrides,
     }

@@ -156,10 +156,10 @@ def test_a_successful_login_forgives_the_numbers_earlier_failures(api_client: AP
         assert answer(failed) == (401, "invalid_credentials")
 
 
-def test_the_global_sms_budget_refuses_sends_past_it(
+def test_the_sign_up_sms_allowance_refuses_sends_past_it(
     api_client: APIClient, settings: object, sms_outbox: list[SmsMessage], caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings.SMS_HOURLY_BUDGET = 2  # type: ignore[attr-defined]
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 2  # type: ignore[attr-defined]
     for n in range(2):
         assert api_client.post("/api/v1/auth/register/", sign_up_body(f"67000000{n}"), format="json").status_code == 201
     refused = api_client.post("/api/v1/auth/register/", sign_up_body("670000009"), format="json")
@@ -173,7 +173,7 @@ def test_the_global_sms_budget_refuses_sends_past_it(
 def test_failed_sends_do_not_spend_the_budget(api_client: APIClient, settings: object) -> None:
     from unittest.mock import patch
 
-    settings.SMS_HOURLY_BUDGET = 1  # type: ignore[attr-defined]
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 1  # type: ignore[attr-defined]
     with patch("sms.backends.locmem.SmsBackend.send", side_effect=OSError("down")):
         failed = api_client.post("/api/v1/auth/register/", sign_up_body("670000001"), format="json")
     assert answer(failed) == (503, "sms_unavailable")

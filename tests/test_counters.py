@@ -375,29 +375,41 @@ def test_concurrent_takes_from_real_threads_never_overdraw_an_allowance() -> Non
     assert allowance.peek("shared", NOW).left == 0
 
 
-# --- The SMS budget --------------------------------------------------------------------------------------
+# --- The SMS allowances -----------------------------------------------------------------------------------
 
 
-def test_the_budget_allows_its_count_per_hour_and_gives_back_a_refused_unit(settings: Any) -> None:
-    settings.SMS_HOURLY_BUDGET = 2
-    assert [budget.take(NOW) for _ in range(3)] == [True, True, False]
-    settings.SMS_HOURLY_BUDGET = 3  # the refused send did not spend the third unit
-    assert [budget.take(NOW) for _ in range(2)] == [True, False]
-    assert budget.take(NOW + timedelta(hours=1)) is True  # a new hour, a new budget
+def test_an_allowance_allows_its_count_per_hour_and_gives_back_a_refused_unit(settings: Any) -> None:
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 2
+    assert [budget.take(NOW, budget.SIGNUPS) for _ in range(3)] == [True, True, False]
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 3  # the refused send did not spend the third unit
+    assert [budget.take(NOW, budget.SIGNUPS) for _ in range(2)] == [True, False]
+    assert budget.take(NOW + timedelta(hours=1), budget.SIGNUPS) is True  # a new hour, a new allowance
+
+
+def test_the_allowances_are_counted_apart(settings: Any) -> None:
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 1
+    settings.SMS_HOURLY_BUDGET_ACCOUNTS = 1
+    assert [budget.take(NOW, budget.SIGNUPS) for _ in range(2)] == [True, False]
+    assert [budget.take(NOW, budget.ACCOUNTS) for _ in range(2)] == [True, False]
+    assert [(u.allowance, u.used, u.limit) for u in budget.usage(NOW) or []] == [
+        (budget.SIGNUPS, 1, 1),
+        (budget.ACCOUNTS, 1, 1),
+    ]
 
 
 def test_a_unit_given_back_can_be_taken_again(settings: Any) -> None:
-    settings.SMS_HOURLY_BUDGET = 1
-    assert budget.take(NOW) is True
-    budget.give_back(NOW)
-    assert budget.take(NOW) is True
-    assert budget.take(NOW) is False
+    settings.SMS_HOURLY_BUDGET_ACCOUNTS = 1
+    assert budget.take(NOW, budget.ACCOUNTS) is True
+    budget.give_back(NOW, budget.ACCOUNTS)
+    assert budget.take(NOW, budget.ACCOUNTS) is True
+    assert budget.take(NOW, budget.ACCOUNTS) is False
 
 
 def test_the_budget_refuses_when_the_cache_cannot_count(caplog: pytest.LogCaptureFixture) -> None:
     with patch.object(cache, "add", side_effect=RedisConnectionError("down")):
-        assert budget.take(NOW) is False
-        budget.give_back(NOW)  # never raises
+        assert budget.take(NOW, budget.SIGNUPS) is False
+        assert budget.take(NOW, budget.ACCOUNTS) is False
+        budget.give_back(NOW, budget.ACCOUNTS)  # never raises
     assert any(r.levelno == logging.ERROR and "budget unavailable" in r.getMessage() for r in caplog.records)
 
 

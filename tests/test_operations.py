@@ -40,33 +40,49 @@ def test_health_is_degraded_but_serving_when_the_sms_gateway_is_down(api_client:
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("clear_of_window_edges")
+@pytest.mark.parametrize("allowance", ["signups", "accounts"])
 @pytest.mark.parametrize(("sent", "sms"), [(79, "ok"), (80, "degraded"), (100, "degraded")])
-def test_health_says_degraded_when_the_sms_budget_is_80_percent_spent(
-    api_client: APIClient, settings: object, sent: int, sms: str
+def test_health_says_degraded_when_an_sms_allowance_is_80_percent_spent(
+    api_client: APIClient, settings: object, allowance: str, sent: int, sms: str
 ) -> None:
     from sms import budget
 
-    settings.SMS_HOURLY_BUDGET = 100  # type: ignore[attr-defined]
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = settings.SMS_HOURLY_BUDGET_ACCOUNTS = 100  # type: ignore[attr-defined]
     now = timezone.now()
     for _ in range(sent):
-        assert budget.take(now)
+        assert budget.take(now, allowance)
     response = api_client.get(HEALTH)
     assert response.status_code == 200
     assert response.json()["checks"]["sms"] == sms
     assert response.json()["status"] == ("ok" if sms == "ok" else "degraded")
 
 
+@pytest.mark.django_db
+def test_health_says_degraded_when_the_allowances_cannot_be_read(api_client: APIClient) -> None:
+    with patch("sms.budget.usage", return_value=None):
+        assert api_client.get(HEALTH).json()["checks"]["sms"] == "degraded"
+
+
 @pytest.mark.usefixtures("clear_of_window_edges")
-def test_a_spent_budget_logs_one_error_an_hour(settings: object, caplog: pytest.LogCaptureFixture) -> None:
+def test_each_spent_allowance_logs_one_error_an_hour(settings: object, caplog: pytest.LogCaptureFixture) -> None:
     from sms import budget
 
-    settings.SMS_HOURLY_BUDGET = 1  # type: ignore[attr-defined]
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = settings.SMS_HOURLY_BUDGET_ACCOUNTS = 1  # type: ignore[attr-defined]
     now = timezone.now()
-    assert budget.take(now)
-    for _ in range(5):
-        assert not budget.take(now)
-    levels = [r.levelname for r in caplog.records if r.name == "sms.budget"]
-    assert levels == ["ERROR", "WARNING", "WARNING", "WARNING", "WARNING"]
+    for allowance in ("signups", "accounts", "signups", "accounts"):
+        budget.take(now, allowance)  # the first of each is within its allowance
+    for _ in range(2):
+        assert not budget.take(now, "signups")
+        assert not budget.take(now, "accounts")
+    records = [(r.levelname, "for signups" in r.getMessage()) for r in caplog.records if r.name == "sms.budget"]
+    errors = [signups for level, signups in records if level == "ERROR"]
+    assert sorted(errors) == [False, True]  # one ERROR for each allowance
+    assert [level for level, _ in records] == ["ERROR", "ERROR"] + ["WARNING"] * 4
+    caplog.clear()
+    later = now + timedelta(hours=1)  # a new hour: its first refusal is an ERROR again
+    budget.take(later, "accounts")
+    assert not budget.take(later, "accounts")
+    assert [r.levelname for r in caplog.records if r.name == "sms.budget"] == ["ERROR"]
 
 
 @pytest.mark.django_db

@@ -42,7 +42,8 @@ def unlimited(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
         monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, scope, "1000000/hour")
     settings.LOGIN_FAILURE_LIMIT_PHONE = settings.LOGIN_FAILURE_LIMIT_IP = (1_000_000, 60)
     settings.LOGIN_FAILURE_LIMIT_PHONE_ALL = (1_000_000, 60)
-    settings.SMS_HOURLY_BUDGET = 1_000_000
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = settings.SMS_HOURLY_BUDGET_ACCOUNTS = 1_000_000
+    settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR = 1_000_000
 
 
 @pytest.fixture

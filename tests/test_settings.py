@@ -107,3 +107,28 @@ def test_x_forwarded_proto_is_believed_only_from_a_declared_proxy(proxies: str, 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == header
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "600 400 10"),
+        ({"SMS_HOURLY_BUDGET": "200"}, "120 80 10"),  # the one pool before: its total is kept, split
+        ({"SMS_HOURLY_BUDGET": "200", "SMS_HOURLY_BUDGET_ACCOUNTS": "500"}, "120 500 10"),
+        ({"SMS_HOURLY_BUDGET_SIGNUPS": "50", "SIGNUP_SMS_PER_BLOCK_PER_HOUR": "3"}, "50 400 3"),
+    ],
+)
+def test_the_sms_allowances_default_to_a_split_of_the_old_budget(env: dict[str, str], expected: str) -> None:
+    code = (
+        "import waterbill.settings as s; "
+        "print(s.SMS_HOURLY_BUDGET_SIGNUPS, s.SMS_HOURLY_BUDGET_ACCOUNTS, s.SIGNUP_SMS_PER_BLOCK_PER_HOUR)"
+    )
+    result = subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "DJANGO_DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == expected, result.stderr

@@ -1,7 +1,8 @@
-"""Django admin for accounts: users with their activation codes (never the hashes), and a resend action."""
+"""Django admin for accounts: users with their codes (never the hashes), a resend action, failed sends and SMS use."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -11,11 +12,12 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from sms import budget
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import clean_phone
 from users.services import ActivationService
@@ -109,14 +111,43 @@ class VerificationCodeInline(admin.TabularInline):
         return False
 
 
+#: What each SMS allowance pays for, as the support desk reads it.
+ALLOWANCE_LABELS = {
+    budget.SIGNUPS: _("Sign-ups: codes to numbers not yet verified"),
+    budget.ACCOUNTS: _("Active accounts: password reset and number change codes, notices"),
+}
+
+
+def allowance_rows(now: datetime) -> list[dict[str, str]] | None:
+    """Each hourly SMS allowance's use at `now` as the admin shows it (label, "used / limit (percent)"), or
+    None when the shared cache cannot tell."""
+    spent = budget.usage(now)
+    if spent is None:
+        return None
+    return [
+        {
+            "label": str(ALLOWANCE_LABELS[usage.allowance]),
+            "value": _("%(used)d / %(limit)d (%(percent)d%%)")
+            % {"used": usage.used, "limit": usage.limit, "percent": int(usage.share * 100)},
+        }
+        for usage in spent
+    ]
+
+
 @admin.register(SmsFailure)
 class SmsFailureAdmin(admin.ModelAdmin):
-    """Failed sends, newest first: which number, what for, and what the provider answered."""
+    """Failed sends, newest first: which number, what for, and what the provider answered; above them, this
+    hour's use of each SMS allowance (admin/users/smsfailure/change_list.html)."""
 
     list_display = ("created_at", "phone", "purpose", "outcome", "provider_code")
     list_filter = ("outcome", "purpose")
     search_fields = ("phone",)
     date_hierarchy = "created_at"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list, with `sms_allowances` (allowance_rows) for the template."""
+        context = {**(extra_context or {}), "sms_allowances": allowance_rows(timezone.now())}
+        return super().changelist_view(request, extra_context=context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -35,12 +35,13 @@ def _cache() -> bool:
         return False
 
 
-#: From this share of the hourly SMS budget spent, `sms` is "degraded": sends will soon be refused.
+#: From this share of any hourly SMS allowance spent, `sms` is "degraded": its sends will soon be refused.
 BUDGET_WARNING_SHARE = 0.8
 
 
 def _sms() -> str:
-    """"ok", "degraded" (the hourly SMS budget is 80% spent) or "unavailable" (no gateway can send)."""
+    """The SMS check: "ok", "degraded" (an hourly SMS allowance is 80% spent, or the cache cannot tell) or
+    "unavailable" (no gateway can send)."""
     try:
         available = bool(get_sms_gateway().is_available())
     except Exception as exc:
@@ -49,14 +50,16 @@ def _sms() -> str:
     if not available:
         return "unavailable"
     spent = budget.usage(timezone.now())
-    return "degraded" if spent is None or spent >= BUDGET_WARNING_SHARE else "ok"
+    if spent is None or any(allowance.share >= BUDGET_WARNING_SHARE for allowance in spent):
+        return "degraded"
+    return "ok"
 
 
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     """200 while the database answers (`status` "ok", or "degraded" when the cache or the SMS gateway does not,
-    or the hourly SMS budget is 80% spent); 503 when the database does not. One query, three cache round
+    or an hourly SMS allowance is 80% spent); 503 when the database does not. One query, four cache round
     trips; no authentication, no throttle."""
     checks = {
         "database": "ok" if _database() else "unavailable",

@@ -179,9 +179,17 @@ AFRICASTALKING_USERNAME = env_str("AFRICASTALKING_USERNAME")
 AFRICASTALKING_API_KEY = env_str("AFRICASTALKING_API_KEY")
 AFRICASTALKING_SENDER_ID = env_str("AFRICASTALKING_SENDER_ID")  # optional
 AFRICASTALKING_API_URL = env_str("AFRICASTALKING_API_URL", "https://api.africastalking.com").rstrip("/")
-# At most this many SMS per clock hour, all numbers together: past it sends are refused (503) and an
-# ERROR is logged, so an SMS-pumping attack cannot run up the bill.
-SMS_HOURLY_BUDGET = env_int("SMS_HOURLY_BUDGET", 1000)
+# SMS per clock hour, all numbers together, in two allowances (sms/budget.py, docs/security.md#the-sms-allowances):
+# past one, its sends are refused (503) and an ERROR is logged, so an SMS-pumping attack cannot run up the bill,
+# and sign-ups (which anyone can cause with random numbers) cannot spend what active accounts need for their
+# reset codes and notices. SMS_HOURLY_BUDGET, the one pool before, is now the total both default from (1000,
+# 60% for sign-ups): an existing .env keeps its bill; each allowance set replaces its share.
+_SMS_HOURLY_TOTAL = env_int("SMS_HOURLY_BUDGET", 1000)
+SMS_HOURLY_BUDGET_SIGNUPS = env_int("SMS_HOURLY_BUDGET_SIGNUPS", _SMS_HOURLY_TOTAL * 6 // 10)
+SMS_HOURLY_BUDGET_ACCOUNTS = env_int("SMS_HOURLY_BUDGET_ACCOUNTS", _SMS_HOURLY_TOTAL - _SMS_HOURLY_TOTAL * 6 // 10)
+# Sign-up SMS (codes to never-verified numbers) per block of 1,000 consecutive numbers per clock hour: one
+# customer's five codes an hour and a neighbour's, never a range walked by a pumper (users/services/blocks.py).
+SIGNUP_SMS_PER_BLOCK_PER_HOUR = env_int("SIGNUP_SMS_PER_BLOCK_PER_HOUR", 10)
 
 # --- Cache: shared by every worker for throttles, login-failure counters and the SMS budget ----------
 

@@ -1,4 +1,4 @@
-"""Sending a code: the gateway's availability, the SMS budget, the gateway's outcome as a domain error.
+"""Sending a code: the gateway's availability, the SMS allowances, the gateway's outcome as a domain error.
 
 Every flow that sends a code goes through here, inside its own short transaction, the SMS last: the code
 row counts only if the SMS went out. A failed send is recorded for the admin after the rollback.
@@ -20,6 +20,7 @@ from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown, SmsRe
 from users.exceptions import PhoneRejected, SmsServiceUnavailable
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
+from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
 from users.services.sessions import lock_current_session
 from waterbill.errors import DomainError
@@ -50,22 +51,31 @@ def ensure_available(gateway: BaseSmsBackend) -> None:
         raise SmsServiceUnavailable()
 
 
-def deliver(phone: str, now: datetime, send: Callable[[], bool]) -> None:
-    """Run `send` (a gateway call) within the global hourly SMS budget.
+def deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: str) -> None:
+    """Run `send` (a gateway call) within `allowance`, one of the hourly SMS allowances of sms.budget.
 
-    Raises PhoneRejected (the provider refuses the number) or SmsServiceUnavailable (budget spent, or not
-    sent, or its outcome unknown).
+    A send of budget.SIGNUPS (a code to a number nobody proved yet) also counts against the number's block
+    (users.services.blocks), first: a refused block spends nothing of the allowance. Both count only an SMS
+    that went out, or may have (a timeout).
+    Raises ResendLimitReached (the block's hour is spent), PhoneRejected (the provider refuses the number) or
+    SmsServiceUnavailable (the allowance spent, the allowance or the block uncountable, not sent, or its
+    outcome unknown).
     """
-    if not budget.take(now):
+    per_block = allowance == budget.SIGNUPS
+    if per_block:
+        take_block_allowance(phone, now)
+    if not budget.take(now, allowance):
+        if per_block:
+            give_back_block_allowance(phone, now)
         raise SmsServiceUnavailable()
     try:
         _call_gateway(phone, send)
-    except SmsServiceUnavailable as exc:
-        if not exc.maybe_sent:  # a timeout may have been sent (and billed): it keeps counting
-            budget.give_back(now)
-        raise
-    except PhoneRejected:
-        budget.give_back(now)  # refused by the provider: nothing sent
+    except (SmsServiceUnavailable, PhoneRejected) as exc:
+        # A timeout may have been sent (and billed): it keeps counting. A refused number was not sent.
+        if isinstance(exc, PhoneRejected) or not exc.maybe_sent:
+            budget.give_back(now, allowance)
+            if per_block:
+                give_back_block_allowance(phone, now)
         raise
 
 
@@ -103,7 +113,8 @@ def issue_activation_code(
         ActivationToken.objects.filter(user=user).retire(now)
     token = ActivationToken.create_token(user, code, now=now)
     with translation.override(user.language):  # the user's language, whatever the request's
-        deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code))
+        # A pending account's number was never proved: a sign-up's code, whoever asks (resend, operator).
+        deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=budget.SIGNUPS)
     return token
 
 
@@ -141,7 +152,8 @@ def send_verification_code(
                 expires_at=now + settings.ACTIVATION_CODE_TTL,
             )
             with translation.override(locked.language):
-                deliver(phone, now, lambda: gateway.send_message(phone, text(code)))
+                # Only active accounts get these codes: a reset for an active one, a phone change with a token.
+                deliver(phone, now, lambda: gateway.send_message(phone, text(code)), allowance=budget.ACCOUNTS)
     except DomainError as exc:
         record_failure(phone, purpose, exc)
         raise
@@ -160,7 +172,7 @@ def send_notice(user: User, *, phone: str, purpose: str, text: Callable[[], str]
         ensure_available(gateway)
         with translation.override(user.language):
             message = text()
-            deliver(phone, now, lambda: gateway.send_message(phone, message))
+            deliver(phone, now, lambda: gateway.send_message(phone, message), allowance=budget.ACCOUNTS)
     except DomainError as exc:
         logger.log(log_level(exc), "%s notice to %s not sent: %s", purpose, mask_phone(phone), exc.code)
         record_failure(phone, purpose, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -235,3 +236,29 @@ def test_the_user_page_shows_the_wrong_guesses_left_and_the_action_lifts_the_loc
     assert RESET.lock(user.phone, timezone.now()) is None
     assert RESET.left(user.phone, timezone.now()) == 12
     assert LOGIN.left(user.phone, timezone.now()) == 50
+
+
+def test_the_failed_sends_page_shows_each_sms_allowance_used_this_hour(admin_client: Client, settings: Any) -> None:
+    from sms import budget
+
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 10
+    settings.SMS_HOURLY_BUDGET_ACCOUNTS = 4
+    now = timezone.now()
+    for _ in range(3):
+        budget.take(now, budget.SIGNUPS)
+    budget.take(now, budget.ACCOUNTS)
+    page = admin_client.get(reverse("admin:users_smsfailure_changelist"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "SMS envoyés pendant l'heure en cours, par enveloppe" in text  # French first
+    assert re.search(r"Inscriptions : codes vers des numéros pas encore vérifiés</td><td>3 / 10 \(30 %\)", text)
+    assert re.search(r"Comptes actifs : [^<]*</td><td>1 / 4 \(25 %\)", text)
+
+
+def test_the_failed_sends_page_says_when_the_allowances_cannot_be_read(admin_client: Client) -> None:
+    from unittest.mock import patch
+
+    with patch("sms.budget.usage", return_value=None):
+        page = admin_client.get(reverse("admin:users_smsfailure_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert b"Unknown: the shared cache cannot be read, so every send is refused." in page.content
