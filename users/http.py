@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -14,8 +16,10 @@ from rest_framework.views import APIView
 from users import serializers as s
 from users.backends import client_address
 from users.models import User
+from waterbill.exception_handler import parse_error_body
 from waterbill.tasks import run_after_response
 from waterbill.throttling import FixedWindowScopedThrottle
+from waterbill.views import bad_request_body, csrf_failed_body, request_too_large_body
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -47,6 +51,57 @@ def bad_request(description: str = "") -> OpenApiResponse:
 
 def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=s.ErrorSerializer, description=description)
+
+
+def _example(body: dict[str, str]) -> dict[str, Any]:
+    """An OpenAPI `examples` map of one real answer, keyed by its code."""
+    return {body["code"]: {"value": body}}
+
+
+def _quoted(body: dict[str, str]) -> str:
+    return f"`{json.dumps(body, ensure_ascii=False)}`"
+
+
+def document_refusals(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the answers Django and the parser give before a view runs.
+
+    Every operation with a request body gets a 413 `request_too_large`; every one with a JSON body, a
+    `parse_error` example on its 400 (a 400 of that one shape where the view documents none). The bad-Host
+    400 and the CSRF 403 go in the schema's description instead. Examples are the real bodies in the active
+    language (French unless the schema request asks otherwise).
+    """
+    result["components"]["schemas"].setdefault("Error", ERROR_SCHEMA)
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    too_large = request_too_large_body()
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            body = operation.get("requestBody")
+            if body is None:
+                continue
+            responses = operation["responses"]
+            responses["413"] = {
+                "description": "`request_too_large`: the body is over `DATA_UPLOAD_MAX_MEMORY_SIZE` "
+                f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes).",
+                "content": {"application/json": {"schema": error_ref, "examples": _example(too_large)}},
+            }
+            if "application/json" in body["content"]:
+                refused = responses.setdefault(
+                    "400",
+                    {"description": "`parse_error`: the body is not JSON.", "content": {"application/json": {}}},
+                )
+                content = refused["content"]["application/json"]
+                content.setdefault("schema", error_ref)
+                content.setdefault("examples", {}).update(_example(parse_error_body()))
+    # Not per operation: a bad Host is refused before any URL is resolved (any path, any method), and no
+    # operation can fail the CSRF check (DRF's views are csrf_exempt and JWT-only, a session cookie counts
+    # for nothing); only `POST health/`, which is not in the schema, answers it.
+    result["info"]["description"] += (
+        f" Any request whose `Host` is not in `DJANGO_ALLOWED_HOSTS` answers 400 {_quoted(bad_request_body())}, "
+        "whatever its path. A failed CSRF check answers 403 "
+        f"{_quoted(csrf_failed_body())}: no operation here can (they take bearer tokens and no CSRF token), "
+        "only cookie-authenticated POSTs outside the API (the admin's forms, `POST /api/v1/health/`)."
+    )
+    return result
 
 
 UNAUTHENTICATED = error(

@@ -46,6 +46,11 @@ def _is_cache_outage(exc: Exception) -> bool:
     return isinstance(exc, (RedisError, CounterUnavailable))
 
 
+def parse_error_body() -> dict[str, str]:
+    """The answer to a body that is not JSON, in the active language (also the OpenAPI schema's example)."""
+    return {"detail": str(exceptions.ParseError.default_detail), "code": exceptions.ParseError.default_code}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render `exc` as described in the module docstring; None (a 500) for anything unexpected."""
     domain = exc if isinstance(exc, DomainError) else None
@@ -68,7 +73,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = details
     elif isinstance(exc, exceptions.ParseError):
         # DRF's parser puts the JSON decoder's English message in the detail: answer the translated one.
-        response.data = {"detail": str(exceptions.ParseError.default_detail), "code": exc.default_code}
+        response.data = parse_error_body()
     elif isinstance(response.data, dict) and "detail" in response.data and "code" in response.data:
         # simplejwt's `{"detail", "code", "messages"}`: clients get the one shape, without the token internals.
         response.data = {"detail": str(response.data["detail"]), "code": str(response.data["code"])}

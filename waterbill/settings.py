@@ -275,6 +275,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The 413, the parse error, the bad Host and the CSRF failure: answered before any view, documented here.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "users.http.document_refusals"],
 }
 
 # --- Security (production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto) -------------

@@ -12,12 +12,27 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
     return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
 
 
+def request_too_large_body() -> dict[str, str]:
+    """The 413's body, in the active language (also the OpenAPI schema's example)."""
+    return {"detail": _("The request body is too large."), "code": "request_too_large"}
+
+
+def bad_request_body() -> dict[str, str]:
+    """The bad-Host 400's body, in the active language (also quoted by the OpenAPI schema)."""
+    return {"detail": _("Bad request."), "code": "bad_request"}
+
+
+def csrf_failed_body() -> dict[str, str]:
+    """The CSRF 403's body, in the active language (also quoted by the OpenAPI schema)."""
+    return {"detail": _("CSRF verification failed."), "code": "csrf_failed"}
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """400 for what Django refuses before any view (a Host not in ALLOWED_HOSTS...); 413 for a body over
     DATA_UPLOAD_MAX_MEMORY_SIZE."""
     if isinstance(exception, RequestDataTooBig):
-        return JsonResponse({"detail": _("The request body is too large."), "code": "request_too_large"}, status=413)
-    return JsonResponse({"detail": _("Bad request."), "code": "bad_request"}, status=400)
+        return JsonResponse(request_too_large_body(), status=413)
+    return JsonResponse(bad_request_body(), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -29,7 +44,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     """403 for a cookie-authenticated POST without its CSRF token (the API itself uses none: JWT only)."""
-    return JsonResponse({"detail": _("CSRF verification failed."), "code": "csrf_failed"}, status=403)
+    return JsonResponse(csrf_failed_body(), status=403)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
