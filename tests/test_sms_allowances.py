@@ -146,3 +146,26 @@ def test_a_carrier_nat_is_not_a_block(api_client: APIClient, settings: Any) -> N
     settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR = 1
     # One address (the test client's), numbers of five blocks: the block limit never counts addresses.
     assert [sign_up(api_client, f"67{n}000001").status_code for n in range(5)] == [201] * 5
+
+
+def test_a_sign_up_refused_by_its_block_costs_no_password_hash(api_client: APIClient, settings: Any) -> None:
+    """A range walker's refused sign-ups must not each buy an Argon2 hash of the server's CPU."""
+    settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR = 1
+    assert sign_up(api_client, "670000001").status_code == 201
+    with patch("users.services.registration.make_password") as hashing:
+        refused = sign_up(api_client, "670000002")
+    assert (refused.status_code, refused.json()["code"]) == (429, "resend_limit_reached")
+    hashing.assert_not_called()
+
+
+def test_the_operators_resend_does_not_depend_on_the_sign_ups_allowance(
+    settings: Any, sms_outbox: list[SmsMessage]
+) -> None:
+    """During a pumping attack that spent the sign-ups' allowance and the block, support can still send a code."""
+    from users.services.activation import create_and_send_activation_code
+
+    settings.SMS_HOURLY_BUDGET_SIGNUPS = 1
+    settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR = 1
+    registration = register(phone="+237670000001", first_name="Awa", last_name="Ngono", password=PASSWORD, now=NOW)
+    create_and_send_activation_code(registration.user, now=NOW + timedelta(minutes=2))
+    assert [m.phone for m in sms_outbox] == ["+237670000001"] * 2

@@ -181,7 +181,7 @@ def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limite
             locked = User.objects.select_for_update().get(pk=user.pk)
             if limited:
                 check_send_limits(ActivationToken.objects.filter(user=locked), now)
-            issue_activation_code(locked, code, gateway, now, supersede=True)
+            issue_activation_code(locked, code, gateway, now, supersede=True, by_operator=not limited)
     except DomainError as exc:
         logger.log(log_level(exc), "New activation code for %s not sent: %s", mask_phone(user.phone), exc.code)
         record_failure(user.phone, "activation", exc)

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from users.exceptions import ResendLimitReached, SmsServiceUnavailable
 from users.phone import mask_phone
-from waterbill.counters import CounterUnavailable, WindowCounter
+from waterbill.counters import Count, CounterUnavailable, WindowCounter
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,22 @@ def take_block_allowance(phone: str, now: datetime) -> None:
             10**BLOCK_DIGITS,
         )
         raise ResendLimitReached(retry_after=count.retry_after(now))
+
+
+def check_block_allowance(phone: str, now: datetime) -> None:
+    """Refuse at once a sign-up whose block has no sign-up SMS left in `now`'s clock hour (taking nothing):
+    called before the password hash, so that a range walker's refused sign-ups cost no Argon2. The count that
+    holds is `take_block_allowance`'s, inside the sign-up's transaction. Raises ResendLimitReached or
+    SmsServiceUnavailable, as it does."""
+    block = block_of(phone)
+    try:
+        sent = _sent.get(block, now)
+    except CounterUnavailable as exc:
+        logger.error("Sign-up SMS to %s refused: its block's count is unavailable (%s)", mask_phone(phone), exc)
+        raise SmsServiceUnavailable() from exc
+    if sent >= settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR:
+        logger.warning("Sign-up of %s refused before hashing: its block's SMS are spent this hour", mask_phone(phone))
+        raise ResendLimitReached(retry_after=Count(value=sent, window_end=_sent.window_end(now)).retry_after(now))
 
 
 def give_back_block_allowance(phone: str, now: datetime) -> None:

@@ -105,16 +105,20 @@ def _call_gateway(phone: str, send: Callable[[], bool]) -> None:
 
 
 def issue_activation_code(
-    user: User, code: str, gateway: BaseSmsBackend, now: datetime, *, supersede: bool
+    user: User, code: str, gateway: BaseSmsBackend, now: datetime, *, supersede: bool, by_operator: bool = False
 ) -> ActivationToken:
     """Inside the caller's transaction: retire the user's live codes (if `supersede`), save the new one,
-    and send it last with the seed's `send_activation_code`, in the user's language. Raises as `deliver`."""
+    and send it last with the seed's `send_activation_code`, in the user's language. Raises as `deliver`.
+
+    A code anyone asked for (sign-up, resend) draws on the sign-ups' allowance and its number's block; one an
+    operator sends (`by_operator`: the support desk, in the admin) on the active accounts' allowance, so that
+    a pumping attack spending the sign-ups' allowance does not stop the support desk too."""
     if supersede:
         ActivationToken.objects.filter(user=user).retire(now)
     token = ActivationToken.create_token(user, code, now=now)
     with translation.override(user.language):  # the user's language, whatever the request's
-        # A pending account's number was never proved: a sign-up's code, whoever asks (resend, operator).
-        deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=budget.SIGNUPS)
+        allowance = budget.ACCOUNTS if by_operator else budget.SIGNUPS
+        deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=allowance)
     return token
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from users.exceptions import PhoneTaken, ServiceUnavailable
 from users.models import ActivationToken, User
 from users.phone import mask_phone
+from users.services.blocks import check_block_allowance
 from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
 from users.services.limits import check_send_limits
 from users.validation import clean_registration
@@ -59,6 +60,7 @@ def register(
         raise PhoneTaken.pending() if existing.is_pending else PhoneTaken()
     gateway = get_gateway()
     ensure_available(gateway)
+    check_block_allowance(phone, now)
     # Argon2id, ~30-40 ms of CPU (docs/performance.md): paid before the transaction, never while holding it.
     password_hash = make_password(password)
     code = ActivationToken.generate_code()
