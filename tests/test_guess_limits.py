@@ -136,8 +136,13 @@ def test_the_owner_reclaims_a_squatted_number_within_the_hour(
     activations from its address, past its locks. The owner, who got every SMS, claims the sign-up with the
     newest code and a password of their own, from their own address, at once."""
     squatter, owner = "10.5.0.66", "10.5.0.1"
-    body = {"phone": "670123456", "first_name": "Awa", "last_name": "Ngono", "password": PASSWORD,
-            "password_confirm": PASSWORD}
+    body = {
+        "phone": "670123456",
+        "first_name": "Awa",
+        "last_name": "Ngono",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     signup_token = api_client.post("/api/v1/auth/register/", body, format="json", REMOTE_ADDR=squatter).json()[
         "signup_token"
     ]
@@ -159,16 +164,16 @@ def test_the_owner_reclaims_a_squatted_number_within_the_hour(
         answers.add(api_client.post(ACTIVATE, activation, format="json", REMOTE_ADDR=squatter).json()["code"])
     assert "activation_locked" in answers  # the squatter is locked out of both paths
     reclaimed = api_client.post(
-        ACTIVATE, {"phone": "670123456", "code": newest, "password": "Owner-Robinet-77"}, format="json",
+        ACTIVATE,
+        {"phone": "670123456", "code": newest, "password": "Owner-Robinet-77"},
+        format="json",
         REMOTE_ADDR=owner,
     )
     assert reclaimed.status_code == 200
     assert User.objects.get().check_password("Owner-Robinet-77")
 
 
-def test_a_right_code_forgives_the_owners_own_mistakes(
-    api_client: APIClient, sms_outbox: list[SmsMessage]
-) -> None:
+def test_a_right_code_forgives_the_owners_own_mistakes(api_client: APIClient, sms_outbox: list[SmsMessage]) -> None:
     """Five typos then the right code: the owner's address starts afresh, the number keeps the typos counted
     (a success must not refill a stranger's guesses)."""
     UserFactory(phone=NUMBER)
@@ -176,10 +181,18 @@ def test_a_right_code_forgives_the_owners_own_mistakes(
     right = code_in(sms_outbox[-1])
     wrong = "000000" if right != "000000" else "111111"
     for _ in range(4):
-        api_client.post(CONFIRM, {"phone": "670123456", "code": wrong, "new_password": "Nouveau-Robinet-77"},
-                        format="json", REMOTE_ADDR="10.4.0.1")
-    done = api_client.post(CONFIRM, {"phone": "670123456", "code": right, "new_password": "Nouveau-Robinet-77"},
-                           format="json", REMOTE_ADDR="10.4.0.1")
+        api_client.post(
+            CONFIRM,
+            {"phone": "670123456", "code": wrong, "new_password": "Nouveau-Robinet-77"},
+            format="json",
+            REMOTE_ADDR="10.4.0.1",
+        )
+    done = api_client.post(
+        CONFIRM,
+        {"phone": "670123456", "code": right, "new_password": "Nouveau-Robinet-77"},
+        format="json",
+        REMOTE_ADDR="10.4.0.1",
+    )
     assert done.status_code == 200
     now = timezone.now()
     assert limits.RESET.allowance("phone-address").peek(f"{NUMBER}|10.4.0.1", now).left == 6

@@ -245,10 +245,14 @@ REST_FRAMEWORK = {
     # Per client IP, per endpoint, counted in the shared cache. Generous: Cameroonian mobile networks put
     # many subscribers behind one carrier-grade NAT address.
     "DEFAULT_THROTTLE_RATES": {
-        "register": env_rate("THROTTLE_REGISTER", "30/hour"),
-        "activate": env_rate("THROTTLE_ACTIVATE", "60/hour"),
-        "resend": env_rate("THROTTLE_RESEND", "30/hour"),
-        "login": env_rate("THROTTLE_LOGIN", "60/hour"),
+        # Per address, only a high backstop: Cameroon's operators put thousands of subscribers behind one
+        # carrier-grade NAT address, so a launch looks like one address (issue 10: at least 300 sign-ups and
+        # 1,000 logins an hour from one). What an abuser cannot share cheaply bounds abuse: per number, per
+        # number block, the SMS allowances, the wrong-guess allowances (docs/security.md).
+        "register": env_rate("THROTTLE_REGISTER", "400/hour"),
+        "activate": env_rate("THROTTLE_ACTIVATE", "1200/hour"),
+        "resend": env_rate("THROTTLE_RESEND", "600/hour"),
+        "login": env_rate("THROTTLE_LOGIN", "2000/hour"),
     },
     # How many proxies in front append to X-Forwarded-For; the client IP is the address they saw.
     # Default 0 (REMOTE_ADDR): trusting the header without a proxy would let any client pick its IP.
