@@ -64,6 +64,8 @@ def test_a_malformed_boolean_is_refused() -> None:
     [
         ("THROTTLE_LOGIN", "5/30s", "is not COUNT/PERIOD"),
         ("LOGIN_FAILURE_LIMIT_PHONE", "5/5m", "is not COUNT/SECONDS"),
+        ("CODE_FAILURE_LIMIT_PHONE_ALL", "0/300", "must allow at least one guess"),
+        ("CODE_FAILURE_LIMIT_PHONE", "six/3600", "is not COUNT/SECONDS"),
         ("CACHE_URL", "memcached://x", "must be a redis://"),
     ],
 )

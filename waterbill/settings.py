@@ -155,6 +155,10 @@ LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "10/60")
 # (docs/security.md, "How many guesses"), and a lock lasts at most an hour.
 CODE_FAILURE_LIMIT_PHONE = env_limit("CODE_FAILURE_LIMIT_PHONE", "6/21600")
 CODE_FAILURE_LIMIT_PHONE_ALL = env_limit("CODE_FAILURE_LIMIT_PHONE_ALL", "12/28800")
+for _name in ("LOGIN_FAILURE_LIMIT_PHONE", "LOGIN_FAILURE_LIMIT_PHONE_ALL", "LOGIN_FAILURE_LIMIT_IP",
+              "CODE_FAILURE_LIMIT_PHONE", "CODE_FAILURE_LIMIT_PHONE_ALL"):
+    if globals()[_name][0] < 1:  # an allowance of nothing would refuse every guess, the right one included
+        raise ImproperlyConfigured(f"{_name} must allow at least one guess (COUNT/SECONDS with COUNT >= 1)")
 
 # --- SMS ----------------------------------------------------------------------------------------------
 
