@@ -3,12 +3,12 @@
     python -m bench.benchmark                  # ~3 minutes; prints the table and the ratios
     python -m bench.benchmark --plot bench.png # also throughput and latency against concurrency (slower)
 
-Starts gunicorn (workers = cores, 4 threads each, as in the Dockerfile) on a fresh PostgreSQL database
-(DATABASE_URL's server; default postgres://postgres@127.0.0.1:5432/waterbill_bench, dropped and re-created),
-Redis if REDIS_URL is set, and the stub SMS provider with --sms-latency. Then, each for --duration seconds:
-the bare Django view and GET /users/me/ at --concurrency clients; sign-ups alone at concurrency = cores;
-the onboarding flow (register, activate, me, refresh, me, login). Separately it measures the raw rate of the
-configured password hasher on every core. The ratios are the figures that count on a noisy machine.
+Starts gunicorn from gunicorn.conf.py as the Dockerfile does (workers = cores, GUNICORN_THREADS threads each)
+on a fresh PostgreSQL database (DATABASE_URL's server; default postgres://postgres@127.0.0.1:5432/waterbill_bench,
+dropped and re-created), Redis if REDIS_URL is set, and the stub SMS provider with --sms-latency. Then, each for
+--duration seconds: the bare Django view and GET /users/me/ at --concurrency clients; sign-ups alone at
+concurrency = cores; the onboarding flow (register, activate, me, refresh, me, login). Separately it measures the
+raw rate of the configured password hasher on every core. The ratios are the figures that count on a noisy machine.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.server import ROOT, production_like_env, start_gunicorn, worker_pids
+from bench.server import ROOT, production_like_env, server_shape, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
 CORES = os.cpu_count() or 1
@@ -125,7 +125,7 @@ def main() -> int:
             gunicorn.send_signal(signal.SIGTERM)
             gunicorn.wait(timeout=30)
 
-    print(f"WaterBill API benchmark: {CORES} cores, gunicorn {CORES} workers x 4 threads, PostgreSQL"
+    print(f"WaterBill API benchmark: {CORES} cores, gunicorn {server_shape(env, CORES)}, PostgreSQL"
           f"{', Redis' if os.environ.get('REDIS_URL') else ''}, SMS stub latency {args.sms_latency * 1000:.0f} ms,"
           f" {args.duration} s per phase")
     print(f"{'endpoint (phase, clients)':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
