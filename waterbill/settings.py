@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -131,8 +132,11 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = ["users.backends.PhoneBackend"]
 
 # Argon2id first (new hashes); PBKDF2 still verifies older hashes, which are upgraded at the next login.
+# Argon2id through waterbill.hashers, which lets at most PASSWORD_HASH_CONCURRENCY hashes run at once per
+# process (default: the cores), so that a sign-up flood cannot occupy every thread with hashing. Only one
+# "argon2" hasher may be listed: Django keeps the last of those sharing an algorithm name.
 PASSWORD_HASHERS = [
-    "users.hashers.Argon2idHasher",
+    "waterbill.hashers.BoundedArgon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
@@ -335,3 +339,9 @@ LOGGING = {
         "django": {"level": "INFO", "handlers": []},
     },
 }
+
+# --- Server capacity (issue 10; the gunicorn side is gunicorn.conf.py, docs/operations.md "Server configuration") --
+
+# Argon2id hashes allowed to run at once in one worker process (waterbill.hashers); the others wait for a slot.
+# Default: the cores this process may run on (its CPU affinity, which a container's cpuset narrows).
+PASSWORD_HASH_CONCURRENCY = env_count("PASSWORD_HASH_CONCURRENCY", len(os.sched_getaffinity(0)) or 1)
