@@ -37,10 +37,11 @@ USER waterbill
 EXPOSE 8000
 
 # Migrations run on start (scripts/docker-entrypoint.sh; DJANGO_MIGRATE_ON_START=0 when a release step runs
-# them instead), then gunicorn. A sign-up or resend holds its worker thread through the SMS call (up to
-# ~10 s per provider tried when providers hang; the circuit breaker then skips them), so each worker runs
-# several threads: a slow provider does not stall logins.
-# WEB_CONCURRENCY sets the number of worker processes (default 2); GUNICORN_CMD_ARGS adds any other option.
+# them instead), then gunicorn with gunicorn.conf.py, the one server configuration (the benchmark and the chaos
+# run use it too). A sign-up holds its worker thread (and its database connection) through the SMS call, so
+# each worker runs many threads (GUNICORN_THREADS, default 24): waiting on a provider is cheap for a thread,
+# and a slow provider does not stall logins. WEB_CONCURRENCY sets the worker processes (2 here: set it to the
+# container's cores); the other GUNICORN_* variables are in docs/operations.md ("Server configuration"), and
+# GUNICORN_CMD_ARGS still adds any other option.
 ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
-CMD ["gunicorn", "waterbill.wsgi:application", "--bind", "0.0.0.0:8000", "--threads", "4", \
-     "--timeout", "30", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "waterbill.wsgi:application"]

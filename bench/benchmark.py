@@ -3,12 +3,12 @@
     python -m bench.benchmark                  # ~3 minutes; prints the table and the ratios
     python -m bench.benchmark --plot bench.png # also throughput and latency against concurrency (slower)
 
-Starts gunicorn (workers = cores, 4 threads each, as in the Dockerfile) on a fresh PostgreSQL database
-(DATABASE_URL's server; default postgres://postgres@127.0.0.1:5432/waterbill_bench, dropped and re-created),
-Redis if REDIS_URL is set, and the stub SMS provider with --sms-latency. Then, each for --duration seconds:
-the bare Django view and GET /users/me/ at --concurrency clients; sign-ups alone at concurrency = cores;
-the onboarding flow (register, activate, me, refresh, me, login). Separately it measures the raw rate of the
-configured password hasher on every core. The ratios are the figures that count on a noisy machine.
+Starts gunicorn from gunicorn.conf.py as the Dockerfile does (workers = cores, GUNICORN_THREADS threads each)
+on a fresh PostgreSQL database (DATABASE_URL's server; default postgres://postgres@127.0.0.1:5432/waterbill_bench,
+dropped and re-created), Redis if REDIS_URL is set, and the stub SMS provider with --sms-latency. Then, each for
+--duration seconds: the bare Django view and GET /users/me/ at --concurrency clients; sign-ups alone at
+concurrency = cores; the onboarding flow (register, activate, me, refresh, me, login). Separately it measures the
+raw rate of the configured password hasher on every core. The ratios are the figures that count on a noisy machine.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from bench.server import ROOT, production_like_env, start_gunicorn, worker_pids
+from bench.server import ROOT, production_like_env, server_shape, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
 CORES = os.cpu_count() or 1
@@ -82,6 +83,25 @@ def locust(base: str, user_class: str, users: int, seconds: int, env: dict[str, 
     }
 
 
+def under_sign_up_load(
+    base: str, stub: StubSmsProvider, latency: float, sign_ups: int, readers: int, seconds: int, env: dict[str, str]
+) -> dict[str, dict[str, float]]:
+    """`sign_ups` clients signing up with the provider answering after `latency` s, and meanwhile `readers` clients
+    on GET /users/me/ and 2 logging in every 0.2 s: the figures of each, by request name."""
+    stub.state.latency = latency
+    results: dict[str, dict[str, float]] = {}
+    phases = [("RegisterUser", sign_ups), ("MeUser", readers), ("LoginUser", 2)]
+    threads = [
+        threading.Thread(target=lambda c=cls, n=n: results.update(locust(base, c, n, seconds, env)))
+        for cls, n in phases
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def peak_memory_mib(pids: list[int]) -> list[float]:
     """VmHWM (peak resident set) of each process, in MiB."""
     peaks = []
@@ -97,6 +117,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20, help="seconds per phase")
     parser.add_argument("--concurrency", type=int, default=8, help="clients for the bare view and /users/me/")
     parser.add_argument("--sms-latency", type=float, default=0.0, help="seconds the stub provider takes to accept")
+    parser.add_argument("--slow-latency", type=float, default=1.0, help="the provider's latency in the slow phase, s")
+    parser.add_argument("--sign-up-clients", type=int, default=32, help="sign-up clients in the sign-up load phases")
     parser.add_argument("--plot", metavar="PNG", help="also measure at several concurrencies and plot")
     args = parser.parse_args()
 
@@ -113,6 +135,14 @@ def main() -> int:
             me = locust(base, "MeUser", args.concurrency, args.duration, env)["me"]
             register = locust(base, "RegisterUser", CORES, args.duration, env)["register"]
             flow = locust(base, "OnboardingUser", CORES * 2, args.duration, env)
+            login_alone = locust(base, "LoginUser", 2, args.duration, env)["login"]
+            loaded = {
+                latency: under_sign_up_load(
+                    base, stub, latency, args.sign_up_clients, args.concurrency, args.duration, env
+                )
+                for latency in (args.sms_latency, args.slow_latency)
+            }
+            stub.state.latency = args.sms_latency
             curves: dict[str, list[tuple[int, dict[str, float]]]] = {"me": [], "register": []}
             if args.plot:
                 for level in (1, 2, 4, 8, 16):
@@ -125,7 +155,7 @@ def main() -> int:
             gunicorn.send_signal(signal.SIGTERM)
             gunicorn.wait(timeout=30)
 
-    print(f"WaterBill API benchmark: {CORES} cores, gunicorn {CORES} workers x 4 threads, PostgreSQL"
+    print(f"WaterBill API benchmark: {CORES} cores, gunicorn {server_shape(env, CORES)}, PostgreSQL"
           f"{', Redis' if os.environ.get('REDIS_URL') else ''}, SMS stub latency {args.sms_latency * 1000:.0f} ms,"
           f" {args.duration} s per phase")
     print(f"{'endpoint (phase, clients)':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
@@ -140,6 +170,22 @@ def main() -> int:
     for name in ("register", "activate", "me", "refresh", "login"):
         if name in flow:
             row(f"{name} in onboarding flow ({CORES * 2})", flow[name])
+    row("login alone (2, every 0.2 s)", login_alone)
+    for latency, stats in loaded.items():
+        phase = f"{args.sign_up_clients} sign-ups, SMS {latency * 1000:.0f} ms"
+        row(f"register ({phase})", stats.get("register", {}) or _empty())
+        row(f"  me ({args.concurrency}) meanwhile", stats.get("me", {}) or _empty())
+        row("  login (2) meanwhile", stats.get("login", {}) or _empty())
+    fast, slow = (loaded[args.sms_latency], loaded[args.slow_latency])
+    if "register" in fast and "register" in slow:
+        print(f"ratio sign-ups/s SMS {args.slow_latency:g} s / SMS {args.sms_latency:g} s:"
+              f" {slow['register']['rps'] / max(fast['register']['rps'], 1e-9):.2f}   (target >= 0.7)")
+    if "me" in slow:
+        print(f"ratio me p99 under slow sign-ups / alone: {slow['me']['p99'] / max(me['p99'], 1e-9):.2f}"
+              f"   (target <= 3)")
+    if "login" in slow:
+        print(f"ratio login p99 under slow sign-ups / alone:"
+              f" {slow['login']['p99'] / max(login_alone['p99'], 1e-9):.2f}")
     print(f"password hasher, raw, {CORES} processes: {hashes_per_second:.1f} hashes/s "
           f"({1000 * CORES / hashes_per_second:.0f} ms per hash per core)")
     print(f"ratio register / hash ceiling: {register['rps'] / hashes_per_second:.2f}   (target >= 0.85)")
@@ -151,6 +197,10 @@ def main() -> int:
         plot(args.plot, curves, bare["rps"], hashes_per_second)
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _empty() -> dict[str, float]:
+    return {"rps": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "failures": 0}
 
 
 def plot(path: str, curves: dict[str, list[tuple[int, dict[str, float]]]], bare_rps: float, hash_rps: float) -> None:

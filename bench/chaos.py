@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from bench.server import ROOT, production_like_env, start_gunicorn, worker_pids
+from bench.server import ROOT, production_like_env, server_shape, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
 PASSWORD = "Chaos-Eau-2026!"  # noqa: S105 -- the throwaway test accounts' password on a disposable database
@@ -141,7 +141,7 @@ def main() -> int:
     )
     created_but_missing = created - users
     print(f"Chaos run: {len(plan)} sign-ups ({len(plan) - len(set(plan))} numbers twice at once), "
-          f"{args.clients} clients, {args.workers} gunicorn workers x 4 threads, {elapsed:.1f} s")
+          f"{args.clients} clients, gunicorn {server_shape(env, args.workers)}, {elapsed:.1f} s")
     print(f"  worker killed with SIGKILL: {killed[0] if killed else 'none found'} (after 40% of the requests)")
     print(f"  provider answers: {', '.join(f'{k} {v}' for k, v in sorted(provider.items()))}")
     print(f"  SMS sent (accepted by the provider): {len(delivered) + late}, of which too late for the API: {late}")

@@ -1,4 +1,4 @@
-"""Locust users for bench/benchmark.py: sign-up, the onboarding flow, GET /users/me/, a bare view.
+"""Locust users for bench/benchmark.py: sign-up, the onboarding flow, GET /users/me/, login, a bare view.
 
 Needs STUB_URL (the stub SMS provider, to read activation codes) in the environment.
 """
@@ -93,6 +93,20 @@ class MeUser(ApiUser):
     @task
     def me(self) -> None:
         self.client.get("/api/v1/users/me/", headers=self.headers, name="me")
+
+
+class LoginUser(ApiUser):
+    """An active user logging in every 0.2 s (one sign-up per simulated user, at start): a latency probe."""
+
+    wait_time = constant(0.2)
+
+    def on_start(self) -> None:
+        signed_up = self.sign_up()
+        self.phone = signed_up[0] if signed_up and self.activate(*signed_up) else ""
+
+    @task
+    def login(self) -> None:
+        self.client.post("/api/v1/auth/login/", json={"phone": self.phone, "password": PASSWORD}, name="login")
 
 
 class BareUser(ApiUser):

@@ -92,13 +92,29 @@ def production_like_env(default_database: str, **overrides: str) -> dict[str, st
 def start_gunicorn(
     env: dict[str, str], workers: int, log: IO[str] | int = subprocess.DEVNULL
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn as in the Dockerfile (`workers` processes x 4 threads) on a free local port; returns it and its URL."""
+    """gunicorn as the Dockerfile runs it (gunicorn.conf.py, so the same threads, timeouts and pool), with
+    `workers` processes on a free local port; returns it and its URL. Other GUNICORN_* variables in `env`
+    (GUNICORN_THREADS...) apply as they would in production."""
     port = free_port()
+    env = {**env, "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{port}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "waterbill.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", "4", "--timeout", "30", "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "waterbill.wsgi:application"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     wait_until_serving(base)
     return process, base
+
+
+def server_shape(env: dict[str, str], workers: int) -> str:
+    """"W workers x T threads (class)" as gunicorn.conf.py reads `env` with `workers`, for the reports."""
+    saved = dict(os.environ)
+    os.environ.update({**env, "WEB_CONCURRENCY": str(workers)})
+    try:
+        from waterbill.server import ServerConfig
+
+        config = ServerConfig.from_environ()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return f"{config.workers} workers x {config.threads} threads ({config.worker_class})"

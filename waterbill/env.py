@@ -87,3 +87,31 @@ def env_rate(name: str, default: str) -> str:
     if not sep or not count.strip().isdigit() or period.strip() not in _PERIODS:
         raise ValueError(f"{name}={value!r} is not COUNT/PERIOD with PERIOD in second, minute, hour, day")
     return value
+
+
+def env_count(name: str, default: int, minimum: int = 1) -> int:
+    """A whole number of at least `minimum` (a worker, thread or connection count), or `default` when unset.
+
+    Raises ValueError naming the variable on anything else: a typo must stop the process, not run it on a
+    guessed size.
+    """
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise ValueError(f"{name}={value!r} is not a whole number of at least {minimum}")
+    return int(value)
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A positive duration in seconds (`30`, `2.5`), or `default` when unset. Raises ValueError otherwise."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{name}={value!r} is not a positive number of seconds")
+    return seconds

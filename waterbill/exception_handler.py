@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from psycopg_pool import PoolTimeout
 from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -19,6 +22,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from waterbill.counters import CounterUnavailable
 from waterbill.errors import DomainError, ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 
 def _domain_to_drf(exc: DomainError) -> exceptions.APIException:
@@ -51,14 +56,30 @@ def parse_error_body() -> dict[str, str]:
     return {"detail": str(exceptions.ParseError.default_detail), "code": exceptions.ParseError.default_code}
 
 
+def _is_pool_exhausted(exc: Exception) -> bool:
+    """Every connection of the worker's database pool stayed busy for DATABASE_POOL_TIMEOUT: an overload,
+    not a bug. Django raises the pool's PoolTimeout (a psycopg OperationalError) as its own OperationalError,
+    the PoolTimeout as its cause."""
+    return isinstance(exc, OperationalError) and isinstance(exc.__cause__, PoolTimeout)
+
+
+def _unavailable() -> exceptions.APIException:
+    exc = exceptions.APIException(str(CACHE_OUTAGE), "service_unavailable")
+    exc.status_code = 503
+    return exc
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render `exc` as described in the module docstring; None (a 500) for anything unexpected."""
     domain = exc if isinstance(exc, DomainError) else None
     if domain is not None:
         exc = _domain_to_drf(domain)
     elif _is_cache_outage(exc):
-        exc = exceptions.APIException(str(CACHE_OUTAGE), "service_unavailable")
-        exc.status_code = 503
+        exc = _unavailable()
+    elif _is_pool_exhausted(exc):
+        # One line per refusal, not a traceback: the operator's cue to check the pool against the threads.
+        logger.error("Database connection pool exhausted: answered 503 (%s)", exc.__cause__)
+        exc = _unavailable()
     elif isinstance(exc, Http404):  # converted as DRF's own handler does, so the shaping below applies
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

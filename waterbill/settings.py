@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from waterbill.env import env_bool, env_int, env_limit, env_list, env_rate, env_str
+from waterbill.env import env_bool, env_count, env_int, env_limit, env_list, env_rate, env_seconds, env_str
+from waterbill.server import AFTER_RESPONSE_THREADS
+from waterbill.server import threads as gunicorn_threads
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -96,6 +99,25 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database host that stops answering must not hang requests (nor the health check) indefinitely.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    if env_bool("DATABASE_POOL", default=True):
+        # Django 5.2's psycopg pool, one per worker process. Every thread may hold a connection for a provider
+        # round trip (a sign-up's transaction), and so may the after-response threads: sized to them, no thread
+        # ever waits for a connection; PostgreSQL's max_connections must then cover workers x this x instances
+        # (docs/operations.md, "Database connections"). A wait past DATABASE_POOL_TIMEOUT answers 503.
+        _pool_max = env_count("DATABASE_POOL_MAX_SIZE", gunicorn_threads() + AFTER_RESPONSE_THREADS)
+        _pool_min = env_count("DATABASE_POOL_MIN_SIZE", min(2, _pool_max), minimum=0)
+        if _pool_min > _pool_max:
+            raise ImproperlyConfigured(
+                f"DATABASE_POOL_MIN_SIZE={_pool_min} is above DATABASE_POOL_MAX_SIZE={_pool_max}: refusing to start."
+            )
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            "timeout": env_seconds("DATABASE_POOL_TIMEOUT", 5.0),
+        }
+        # Django refuses persistent connections beside a pool: the pool keeps them. CONN_HEALTH_CHECKS stays on,
+        # and makes the pool check each connection it hands out (a connection killed by a restart is replaced).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A sign-up holds its transaction through the bounded SMS call (up to ~10 s): other writers wait
     # longer than that instead of failing with "database is locked", and take the write lock up front
@@ -110,8 +132,11 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = ["users.backends.PhoneBackend"]
 
 # Argon2id first (new hashes); PBKDF2 still verifies older hashes, which are upgraded at the next login.
+# Argon2id through waterbill.hashers, which lets at most PASSWORD_HASH_CONCURRENCY hashes run at once per
+# process (default: the cores), so that a sign-up flood cannot occupy every thread with hashing. Only one
+# "argon2" hasher may be listed: Django keeps the last of those sharing an algorithm name.
 PASSWORD_HASHERS = [
-    "users.hashers.Argon2idHasher",
+    "waterbill.hashers.BoundedArgon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
@@ -332,3 +357,9 @@ LOGGING = {
         "django": {"level": "INFO", "handlers": []},
     },
 }
+
+# --- Server capacity (issue 10; the gunicorn side is gunicorn.conf.py, docs/operations.md "Server configuration") --
+
+# Argon2id hashes allowed to run at once in one worker process (waterbill.hashers); the others wait for a slot.
+# Default: the cores this process may run on (its CPU affinity, which a container's cpuset narrows).
+PASSWORD_HASH_CONCURRENCY = env_count("PASSWORD_HASH_CONCURRENCY", len(os.sched_getaffinity(0)) or 1)

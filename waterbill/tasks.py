@@ -10,11 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections
 
+from waterbill.server import AFTER_RESPONSE_THREADS
+
 logger = logging.getLogger(__name__)
 
-# Two threads per process: the work handed here is an SMS send per password-reset request, already bounded
-# by the reset throttle; a provider that hangs makes the queue wait, never a request.
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-response")
+# Two threads per process (counted in the database pool's size): the work handed here is an SMS send per
+# password-reset request, already bounded by the reset throttle; a provider that hangs makes the queue wait,
+# never a request.
+_pool = ThreadPoolExecutor(max_workers=AFTER_RESPONSE_THREADS, thread_name_prefix="after-response")
 
 
 def run_after_response(task: Callable[[], None]) -> None:

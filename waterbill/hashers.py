@@ -1,0 +1,45 @@
+"""Argon2id with the hashes running at once bounded to the cores, so a sign-up flood leaves threads to the rest."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+
+from users.hashers import Argon2idHasher
+
+_semaphores: dict[int, threading.BoundedSemaphore] = {}
+_semaphores_lock = threading.Lock()
+
+
+def hash_slots() -> threading.BoundedSemaphore:
+    """The process-wide semaphore of settings.PASSWORD_HASH_CONCURRENCY slots (one per size, made on first use)."""
+    size = settings.PASSWORD_HASH_CONCURRENCY
+    with _semaphores_lock:
+        if size not in _semaphores:
+            _semaphores[size] = threading.BoundedSemaphore(size)
+        return _semaphores[size]
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    # Blocks until a slot is free: a hash past the cores would only share them, while every waiting thread would
+    # be one more that cannot serve a cheap request. The wait is bounded by the hashes ahead (~30-40 ms each).
+    with hash_slots():
+        yield
+
+
+class BoundedArgon2idHasher(Argon2idHasher):
+    """users.hashers.Argon2idHasher (same parameters, same algorithm name "argon2": every stored hash still
+    verifies, and Django picks this class for them), whose encode and verify each take one of
+    PASSWORD_HASH_CONCURRENCY process-wide slots for the hash's duration. Raises what Argon2idHasher raises."""
+
+    def encode(self, password: str, salt: str) -> str:
+        with _hash_slot():
+            return super().encode(password, salt)
+
+    def verify(self, password: str, encoded: str) -> bool:
+        with _hash_slot():
+            return super().verify(password, encoded)
