@@ -12,10 +12,11 @@ from waterbill.counters import CounterUnavailable, WindowCounter
 
 logger = logging.getLogger(__name__)
 
-#: Codes to numbers nobody has proved yet: sign-ups, activation resends, the operator's resend to a pending
-#: account. Anyone can cause them with a random number.
+#: Codes to numbers nobody has proved yet: sign-ups and activation resends. Anyone can cause them with a
+#: random number.
 SIGNUPS = "signups"
-#: Codes and notices for active accounts: password reset and phone-change codes, password and number notices.
+#: Codes and notices for active accounts: password reset and phone-change codes, password and number notices,
+#: and the operator's resend to a pending account (the support desk keeps working during a pumping attack).
 ACCOUNTS = "accounts"
 #: Each allowance and the setting holding its hourly limit. Two pools, so that sign-ups cannot spend what
 #: active accounts need (issue 9 point 5: a spent budget left every reset answering 202 and sending nothing).

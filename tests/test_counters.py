@@ -468,3 +468,11 @@ def test_the_breaker_counts_a_cache_failure_as_closed_and_never_raises(method: s
 def test_recording_a_success_never_raises_for_the_cache() -> None:
     with patch.object(cache, "delete", side_effect=RedisConnectionError("down")):
         breaker.record_success("twilio", now=NOW)
+
+
+@pytest.mark.parametrize(("burst", "seconds"), [(7, 60), (11, 28800), (5, 300), (12, 28800), (3, 10)])
+def test_a_burst_is_granted_whole_whatever_the_interval(burst: int, seconds: int) -> None:
+    """Float sums of the interval must never cost the last unit of a burst, on Redis as on locmem."""
+    allowance = Allowance.per("test", (burst, seconds))
+    granted = [allowance.take("a", NOW).granted for _ in range(burst + 1)]
+    assert granted == [True] * burst + [False]

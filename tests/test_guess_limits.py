@@ -197,3 +197,37 @@ def test_a_right_code_forgives_the_owners_own_mistakes(api_client: APIClient, sm
     now = timezone.now()
     assert limits.RESET.allowance("phone-address").peek(f"{NUMBER}|10.4.0.1", now).left == 6
     assert limits.RESET.left(NUMBER, now) == 12 - 4
+
+
+def test_an_ipv6_client_counts_as_its_64(api_client: APIClient) -> None:
+    """A /64 is one subscriber's: its 2**64 addresses share one allowance, not one each."""
+    UserFactory(phone=NUMBER)
+    body = {"phone": "670123456", "code": "123456", "new_password": "Nouveau-Robinet-77"}
+    answers = [
+        api_client.post(CONFIRM, body, format="json", REMOTE_ADDR=f"2001:db8:0:1::{n:x}").status_code
+        for n in range(1, 9)
+    ]
+    assert answers == [400] * 6 + [429] * 2  # CODE_FAILURE_LIMIT_PHONE: 6 from one address, here one /64
+    elsewhere = api_client.post(CONFIRM, body, format="json", REMOTE_ADDR="2001:db8:0:2::1")
+    assert elsewhere.status_code == 400  # another /64 is another address
+
+
+@pytest.mark.usefixtures("clear_of_window_edges")
+def test_the_throttles_count_an_ipv6_client_as_its_64(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "resend", "2/hour")
+    answers = [
+        api_client.post(RESET, {"phone": "670123456"}, format="json", REMOTE_ADDR=f"2001:db8:0:1::{n}").status_code
+        for n in range(1, 4)
+    ]
+    assert answers == [202, 202, 429]
+
+
+def test_network_of_keeps_ipv4_and_groups_ipv6() -> None:
+    from waterbill.throttling import network_of
+
+    assert network_of("10.0.0.1") == "10.0.0.1"
+    assert network_of("2001:db8:0:1:aaaa:bbbb:cccc:dddd") == "2001:db8:0:1::/64"
+    assert network_of("::ffff:10.0.0.1") == "10.0.0.1"
+    assert network_of("not an address") == "not an address"

@@ -169,3 +169,24 @@ def test_the_operators_resend_does_not_depend_on_the_sign_ups_allowance(
     registration = register(phone="+237670000001", first_name="Awa", last_name="Ngono", password=PASSWORD, now=NOW)
     create_and_send_activation_code(registration.user, now=NOW + timedelta(minutes=2))
     assert [m.phone for m in sms_outbox] == ["+237670000001"] * 2
+
+
+def test_chained_password_changes_cannot_spend_the_accounts_allowance(
+    settings: Any, sms_outbox: list[SmsMessage]
+) -> None:
+    """A script changing its own account's password in a loop gets three notices an hour to its number, not
+    one SMS per change: the active accounts' allowance stays for everyone's reset codes."""
+    from users.services.login import change_password
+
+    settings.SMS_HOURLY_BUDGET_ACCOUNTS = 5
+    user = UserFactory(phone="+237670000001")
+    passwords = [PASSWORD] + [f"Robinet-Neuf-{n}2026" for n in range(6)]
+    for old, new in zip(passwords, passwords[1:], strict=False):
+        user.refresh_from_db()
+        change_password(user, current_password=old, new_password=new, now=NOW)
+    assert [m.phone for m in sms_outbox] == ["+237670000001"] * 3  # NOTICES_PER_NUMBER_PER_HOUR
+    UserFactory(phone="+237699111222")
+    from users.services.recovery import request_reset
+
+    request_reset("+237699111222", now=NOW)
+    assert sms_outbox[-1].phone == "+237699111222"  # the allowance had room for a stranger's reset code

@@ -22,7 +22,7 @@ from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import clean_phone
 from users.services import ActivationService
 from users.services.delivery import send_notice
-from users.services.limits import CODE_PATHS, LOGIN
+from users.services.limits import CODE_PATHS, LOGIN, PHONE_CHANGE, Guesses
 from users.services.recovery import end_old_number
 from users.services.sessions import end_sessions
 from users.texts import phone_changed_text
@@ -167,6 +167,20 @@ GUESS_PATH_LABELS = {
 }
 
 
+def _guessed_number(user: User, guesses: Guesses) -> str:
+    """The number `user`'s guesses on `guesses` are counted on: the account's, but for a phone change the
+    number its newest phone-change code was sent to."""
+    if guesses is PHONE_CHANGE:
+        newest = (
+            VerificationCode.objects.filter(user=user, purpose=VerificationCode.Purpose.PHONE_CHANGE)
+            .order_by("-created_at", "-id")
+            .values_list("phone", flat=True)
+            .first()
+        )
+        return newest or user.phone
+    return user.phone
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Accounts by phone number."""
@@ -259,9 +273,10 @@ class UserAdmin(DjangoUserAdmin):
         now = timezone.now()
         parts = []
         for guesses in GUESS_PATHS:
+            number = _guessed_number(obj, guesses)
             try:
-                left = guesses.left(obj.phone, now)
-                lock = guesses.lock(obj.phone, now)
+                left = guesses.left(number, now)
+                lock = guesses.lock(number, now)
             except DomainError:
                 return gettext("unknown (the shared cache does not answer)")
             label = GUESS_PATH_LABELS[guesses.path]
@@ -278,9 +293,9 @@ class UserAdmin(DjangoUserAdmin):
         """Give each selected number its full allowance of wrong guesses again, on every path (a support call
         from an owner who proved who they are). Locks per address end by themselves within their interval."""
         count = 0
-        for phone in queryset.values_list("phone", flat=True):
+        for user in queryset:
             for guesses in GUESS_PATHS:
-                guesses.lift(phone)
+                guesses.lift(_guessed_number(user, guesses))
             count += 1
         self.message_user(
             request,

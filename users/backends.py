@@ -9,19 +9,20 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.throttling import BaseThrottle
 
 from users.exceptions import AccountDisabled, AccountInactive
 from users.models import User
 from users.phone import InvalidPhoneNumber, normalize_phone
 from users.services.limits import LOGIN
+from waterbill.throttling import FixedWindowScopedThrottle
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
+    """The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES; an IPv6
+    address as its /64, waterbill.throttling.network_of)."""
     if request is None:
         return None
-    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # reads request.META only
+    return FixedWindowScopedThrottle().get_ident(request)  # type: ignore[arg-type]  # reads request.META only
 
 
 class PhoneBackend(ModelBackend):

@@ -208,7 +208,7 @@ local write = ARGV[5] == '1'
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if tat < now then tat = now end
 local new = tat + cost
-if new - now > capacity then
+if new - now > capacity + 1e-6 then
   return {0, tostring((capacity - (tat - now)) / interval), tostring(new - now - capacity)}
 end
 if not write then
@@ -217,7 +217,7 @@ end
 if new <= now then
   redis.call('DEL', KEYS[1])
 else
-  redis.call('SET', KEYS[1], string.format('%.6f', new), 'PX', math.ceil((new - now) * 1000) + 1000)
+  redis.call('SET', KEYS[1], string.format('%.17g', new), 'PX', math.ceil((new - now) * 1000) + 1000)
 end
 return {1, tostring((capacity - math.max(new - now, 0)) / interval), '0'}
 """
@@ -319,7 +319,7 @@ class Allowance:
         """The Lua script's arithmetic, for LocMemCache (the caller holds the lock)."""
         tat = max(float(backend.get(key, 0.0)), moment)
         new = tat + cost
-        if new - moment > capacity:
+        if new - moment > capacity + 1e-6:  # as the Lua script: float sums must not cost a unit
             return Taken(granted=False, left=self._units(capacity - (tat - moment)), wait=new - moment - capacity)
         if not write:
             return Taken(granted=True, left=self._units(capacity - (tat - moment)), wait=0.0)

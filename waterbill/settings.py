@@ -163,6 +163,10 @@ ACTIVATION_RESEND_COOLDOWN = timedelta(seconds=60)
 ACTIVATION_RESEND_MAX_PER_HOUR = 5
 # Phone-change codes to one destination number per clock hour, across all accounts.
 PHONE_CHANGE_MAX_PER_DESTINATION = 5
+# Notices ("your password was changed", "your number was moved") per purpose and number per clock hour: past
+# them a notice is logged, not sent, so that chaining changes on one's own account cannot spend the active
+# accounts' SMS allowance that everyone's reset codes need.
+NOTICES_PER_NUMBER_PER_HOUR = env_int("NOTICES_PER_NUMBER_PER_HOUR", 3)
 # Wrong guesses, one mechanism for passwords and SMS codes (users.services.limits.Guesses): each limit is an
 # allowance COUNT/SECONDS, COUNT wrong guesses at once, then one more every SECONDS / COUNT, so every lock ends
 # by itself within that interval. Counted per number from one address (as django-axes does: a stranger's
@@ -172,7 +176,7 @@ PHONE_CHANGE_MAX_PER_DESTINATION = 5
 # 72 s: at most 1,250 a day), 10 per address (one back every 6 s).
 LOGIN_FAILURE_LIMIT_PHONE = env_limit("LOGIN_FAILURE_LIMIT_PHONE", "5/300")
 LOGIN_FAILURE_LIMIT_PHONE_ALL = env_limit("LOGIN_FAILURE_LIMIT_PHONE_ALL", "50/3600")
-LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "10/60")
+LOGIN_FAILURE_LIMIT_IP = env_limit("LOGIN_FAILURE_LIMIT_IP", "100/300")
 # SMS codes, on each of four paths apart (activation with the sign-up token, claims, password reset, phone
 # change): 6 from one address (one back an hour; one more than a code's attempts, so that its owner sees
 # it die and asks for another), 12 per number (one back every 40 minutes). A day then holds

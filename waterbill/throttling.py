@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.utils import timezone
@@ -9,6 +10,24 @@ from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
 from waterbill.counters import WindowCounter
+
+#: An IPv6 client counts as its /64: one subscriber or site gets a whole /64 (RFC 6177), so counting each
+#: /128 apart would hand anyone 2**64 addresses, each with its own allowances.
+IPV6_PREFIX = 64
+
+
+def network_of(address: str) -> str:
+    """The ident limits count `address` under: an IPv4 address as itself, an IPv6 address as its /64 network
+    (`2001:db8:1:2::/64`); anything that is not an address (a proxy's garbage) as it is."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_PREFIX), strict=False))
+    return str(parsed)
 
 
 class FixedWindowScopedThrottle(ScopedRateThrottle):
@@ -24,6 +43,10 @@ class FixedWindowScopedThrottle(ScopedRateThrottle):
     """
 
     seconds_left: int
+
+    def get_ident(self, request: Request) -> str:
+        """DRF's client address (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES), an IPv6 one as its /64."""
+        return network_of(str(super().get_ident(request)))
 
     def allow_request(self, request: Request, view: Any) -> bool:
         scope = getattr(view, self.scope_attr, None)

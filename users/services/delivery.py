@@ -23,6 +23,7 @@ from users.phone import mask_phone
 from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
 from users.services.sessions import lock_current_session
+from waterbill.counters import CounterUnavailable, WindowCounter
 from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -165,12 +166,26 @@ def send_verification_code(
     return row
 
 
+#: Notices per purpose and number, per clock hour.
+_NOTICES = WindowCounter("sms:notices", 3600)
+
+
 def send_notice(user: User, *, phone: str, purpose: str, text: Callable[[], str], now: datetime) -> None:
     """Tell `phone` about a change to `user`'s account that has committed, in the user's language.
 
     Never raises and never undoes the change: a notice that cannot be sent (gateway down, budget spent,
-    provider refusal) is logged and recorded like any failed send.
+    provider refusal) is logged and recorded like any failed send. At most settings.NOTICES_PER_NUMBER_PER_HOUR
+    notices of one purpose reach one number in a clock hour: a script chaining password changes on an account
+    of its own must not spend the active accounts' SMS allowance that everyone's reset codes draw on. The
+    owner of a number that got that many already knows; the next ones are logged, not sent.
     """
+    try:
+        if _NOTICES.hit(f"{purpose}|{phone}", now).value > settings.NOTICES_PER_NUMBER_PER_HOUR:
+            logger.warning("%s notice to %s not sent: the number got its notices this hour", purpose, mask_phone(phone))
+            return
+    except CounterUnavailable:
+        logger.error("%s notice to %s not sent: the notice count is unavailable", purpose, mask_phone(phone))
+        return
     try:
         gateway = get_gateway()
         ensure_available(gateway)

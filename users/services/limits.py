@@ -30,6 +30,7 @@ from users.models import ActivationToken, VerificationCode
 from users.phone import mask_phone
 from waterbill.counters import Allowance, CounterUnavailable, WindowCounter
 from waterbill.errors import DomainError
+from waterbill.throttling import network_of
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class Guesses:
         Raises this path's lock error (with retry_after) when an allowance is empty, LimitsUnavailable when the
         cache cannot count.
         """
-        address = client_ip or "unknown"
+        address = network_of(client_ip) if client_ip else "unknown"  # an IPv6 client as its /64
         limits = [("address", address)] if client_ip and self.per_address else []
         limits += [("phone-address", f"{phone}|{address}"), ("phone", phone)]
         counted: list[tuple[str, Allowance, str]] = []

@@ -262,3 +262,21 @@ def test_the_failed_sends_page_says_when_the_allowances_cannot_be_read(admin_cli
         page = admin_client.get(reverse("admin:users_smsfailure_changelist"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert b"Unknown: the shared cache cannot be read, so every send is refused." in page.content
+
+
+def test_the_phone_change_guesses_shown_and_lifted_are_those_of_the_new_number(admin_client: Client) -> None:
+    from users.models import VerificationCode
+    from users.services.limits import PHONE_CHANGE
+
+    user = UserFactory(phone="+237670000001")
+    VerificationCode.objects.create(
+        user=user, purpose=VerificationCode.Purpose.PHONE_CHANGE, phone="+237690000002", code_hash="x",
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
+    now = timezone.now()
+    for n in range(12):
+        PHONE_CHANGE.count("+237690000002", f"10.0.0.{n}", now)
+    page = admin_client.get(reverse("admin:users_user_change", args=[user.pk])).content.decode()
+    assert re.search(r"changement de numéro : bloqué pour \d+ s", page)
+    admin_client.post(reverse("admin:users_user_changelist"), {"action": "lift_locks", "_selected_action": [user.pk]})
+    assert PHONE_CHANGE.lock("+237690000002", timezone.now()) is None
