@@ -55,6 +55,17 @@ class SmsServiceUnavailable(DomainError):
         self.maybe_sent = False
 
 
+class SmsBusy(DomainError):
+    """Every SMS slot of this worker is taken by sends in flight (a slow provider): shed at once, nothing kept."""
+
+    status_code = 503
+    default_code = "sms_busy"
+    default_detail = _("Many codes are being sent right now. Please try again in a few seconds.")
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=5)
+
+
 class ResendTooSoon(DomainError):
     """A code was sent to this number less than the cooldown ago."""
 

@@ -52,8 +52,9 @@ class RegisterView(PublicAPIView):
                 "(one a minute, five an hour). See `Retry-After`."
             ),
             503: error(
-                "`sms_unavailable` (the SMS could not be sent) or `service_unavailable` (the database failed): "
-                "nothing was kept. Retry after `Retry-After`."
+                "`sms_unavailable` (the SMS could not be sent), `sms_busy` (this worker's SMS slots are all taken "
+                "by sends in flight: shed at once, `Retry-After: 5`) or `service_unavailable` (the database "
+                "failed): nothing was kept. Retry after `Retry-After`."
             ),
         },
         tags=["auth"],
@@ -115,7 +116,10 @@ class ResendActivationView(PublicAPIView):
                 "`throttled` (too many requests from this address), `resend_too_soon` (one code a minute) or "
                 "`resend_limit_reached` (five an hour). See `Retry-After`."
             ),
-            503: error("`sms_unavailable`: the SMS could not be sent; the previous code still works."),
+            503: error(
+                "`sms_unavailable` (the SMS could not be sent) or `sms_busy` (every SMS slot of this worker is "
+                "taken: shed at once, `Retry-After: 5`); the previous code still works."
+            ),
         },
         tags=["auth"],
     )
@@ -320,7 +324,7 @@ class PhoneChangeView(AccountAPIView):
                 "`throttled`, `login_locked` (wrong current passwords count as failed logins), `resend_too_soon` "
                 "or `resend_limit_reached` (for this account, or five codes an hour to that number already)."
             ),
-            503: error("`sms_unavailable` or `service_unavailable`."),
+            503: error("`sms_unavailable`, `sms_busy` (shed at once, `Retry-After: 5`) or `service_unavailable`."),
         },
         tags=["users"],
     )

@@ -12,7 +12,7 @@ from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
 from waterbill.env import env_bool, env_count, env_int, env_limit, env_list, env_rate, env_seconds, env_str
-from waterbill.server import AFTER_RESPONSE_THREADS
+from waterbill.server import AFTER_RESPONSE_THREADS, DEFAULT_THREADS
 from waterbill.server import threads as gunicorn_threads
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -367,3 +367,8 @@ LOGGING = {
 # Argon2id hashes allowed to run at once in one worker process (waterbill.hashers); the others wait for a slot.
 # Default: the cores this process may run on (its CPU affinity, which a container's cpuset narrows).
 PASSWORD_HASH_CONCURRENCY = env_count("PASSWORD_HASH_CONCURRENCY", len(os.sched_getaffinity(0)) or 1)
+# Code sends in flight per process (a bulkhead): a slow provider (1 s, or hanging up to ~10 s) can hold at most
+# this many of a worker's GUNICORN_THREADS; past it a sign-up or a code is shed at once with 503 `sms_busy`
+# (Retry-After 5) instead of queueing, and the other threads keep serving users/me/ and login. Default: two
+# thirds of the threads (16 of 24).
+SMS_SENDS_IN_FLIGHT = env_count("SMS_SENDS_IN_FLIGHT", max(1, env_count("GUNICORN_THREADS", DEFAULT_THREADS) * 2 // 3))

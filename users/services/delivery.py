@@ -17,12 +17,13 @@ from django.utils import translation
 from sms import budget
 from sms.backends.base import BaseSmsBackend
 from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown, SmsRecipientRefused
-from users.exceptions import PhoneRejected, SmsServiceUnavailable
+from users.exceptions import PhoneRejected, SmsBusy, SmsServiceUnavailable
 from users.models import ActivationToken, SmsFailure, User, VerificationCode
 from users.phone import mask_phone
 from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
 from users.services.sessions import lock_current_session
+from waterbill.bulkhead import Bulkhead, Full
 from waterbill.counters import CounterUnavailable, WindowCounter
 from waterbill.errors import DomainError
 
@@ -58,11 +59,36 @@ def deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: s
     A send of budget.SIGNUPS (a code to a number nobody proved yet) also counts against the number's block
     (users.services.blocks), first: a refused block spends nothing of the allowance. Both count only an SMS
     that went out, or may have (a timeout).
-    Raises ResendLimitReached (the block's hour is spent), PhoneRejected (the provider refuses the number) or
-    SmsServiceUnavailable (the allowance spent, the allowance or the block uncountable, not sent, or its
-    outcome unknown).
+    At most settings.SMS_SENDS_IN_FLIGHT sends run at once per process (a bulkhead): past them the send is
+    shed at once, so that a slow provider holds a bounded share of a worker's threads.
+    Raises SmsBusy (shed), ResendLimitReached (the block's hour is spent), PhoneRejected (the provider refuses
+    the number) or SmsServiceUnavailable (the allowance spent, the allowance or the block uncountable, not
+    sent, or its outcome unknown).
     """
     per_block = allowance == budget.SIGNUPS
+    try:
+        with sends_in_flight().enter():
+            _deliver(phone, now, send, allowance=allowance, per_block=per_block)
+    except Full:
+        logger.warning("SMS to %s shed: every send slot of this worker is taken (slow provider?)", mask_phone(phone))
+        raise SmsBusy() from None
+
+
+def sends_in_flight() -> Bulkhead:
+    """This process's bulkhead of code sends: settings.SMS_SENDS_IN_FLIGHT slots (read at each use: tests
+    change it; a new size starts a new bulkhead)."""
+    size = settings.SMS_SENDS_IN_FLIGHT
+    bulkhead = _BULKHEADS.get(size)
+    if bulkhead is None:
+        bulkhead = _BULKHEADS.setdefault(size, Bulkhead(size))
+    return bulkhead
+
+
+_BULKHEADS: dict[int, Bulkhead] = {}
+
+
+def _deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: str, per_block: bool) -> None:
+    """`deliver` within its slot."""
     if per_block:
         take_block_allowance(phone, now)
     if not budget.take(now, allowance):

@@ -21,6 +21,7 @@ from users.exceptions import (
     PhoneTaken,
     ResendLimitReached,
     ResendTooSoon,
+    SmsBusy,
     SmsServiceUnavailable,
 )
 from users.models import User, VerificationCode
@@ -106,7 +107,7 @@ def request_reset(
                     gateway=gateway,
                     now=now,
                 )
-            except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable) as exc:
+            except (ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable, SmsBusy) as exc:
                 # Never answered: these can only happen for a real account. Logged and recorded.
                 logger.warning("Password reset code for %s not sent: %s", mask_phone(phone), exc.code)
 

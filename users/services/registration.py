@@ -19,11 +19,18 @@ from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 
-from users.exceptions import PhoneTaken, ServiceUnavailable
+from users.exceptions import PhoneTaken, ServiceUnavailable, SmsBusy
 from users.models import ActivationToken, User
 from users.phone import mask_phone
 from users.services.blocks import check_block_allowance
-from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
+from users.services.delivery import (
+    ensure_available,
+    get_gateway,
+    issue_activation_code,
+    log_level,
+    record_failure,
+    sends_in_flight,
+)
 from users.services.limits import check_send_limits
 from users.validation import clean_registration
 from waterbill.errors import DomainError
@@ -61,6 +68,9 @@ def register(
     gateway = get_gateway()
     ensure_available(gateway)
     check_block_allowance(phone, now)
+    if sends_in_flight().full():  # shed before the hash and the transaction, not after them
+        logger.warning("Registration of %s shed: every SMS slot of this worker is taken", mask_phone(phone))
+        raise SmsBusy()
     # Argon2id, ~30-40 ms of CPU (docs/performance.md): paid before the transaction, never while holding it.
     password_hash = make_password(password)
     code = ActivationToken.generate_code()
