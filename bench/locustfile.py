@@ -9,6 +9,7 @@ import itertools
 import os
 import random
 import re
+import time
 
 from locust import HttpUser, constant, task
 
@@ -25,8 +26,9 @@ class ApiUser(HttpUser):
     abstract = True
     wait_time = constant(0)
 
-    def sign_up(self) -> tuple[str, str] | None:
-        """Register a new number; returns (phone, signup_token)."""
+    def sign_up(self, name: str = "register") -> tuple[str, str] | None:
+        """Register a new number; returns (phone, signup_token). `name` is the request's name in the stats: the
+        set-up sign-ups of readers are named apart, so that they never stand for a phase's sign-ups."""
         phone = new_phone()
         body = {
             "phone": phone,
@@ -35,19 +37,24 @@ class ApiUser(HttpUser):
             "password": PASSWORD,
             "password_confirm": PASSWORD,
         }
-        with self.client.post("/api/v1/auth/register/", json=body, name="register", catch_response=True) as response:
-            if response.status_code != 201:
+        for _attempt in range(10 if name != "register" else 1):
+            with self.client.post("/api/v1/auth/register/", json=body, name=name, catch_response=True) as response:
+                if response.status_code == 201:
+                    return phone, response.json()["signup_token"]
                 response.failure(f"{response.status_code} {response.text[:100]}")
-                return None
-            return phone, response.json()["signup_token"]
+                if response.status_code != 503:
+                    return None
+            # A set-up sign-up shed by the server (503 sms_busy) retries after Retry-After, as the app would.
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+        return None
 
-    def activate(self, phone: str, signup_token: str) -> dict[str, str] | None:
+    def activate(self, phone: str, signup_token: str, name: str = "activate") -> dict[str, str] | None:
         import requests
 
         sms = requests.get(f"{STUB_URL}/_stub/last", params={"to": phone}, timeout=10).json()
         code = re.search(r"\b\d{6}\b", sms["body"]).group(0)
         body = {"phone": phone, "code": code, "signup_token": signup_token}
-        with self.client.post("/api/v1/auth/activate/", json=body, name="activate", catch_response=True) as response:
+        with self.client.post("/api/v1/auth/activate/", json=body, name=name, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code} {response.text[:100]}")
                 return None
@@ -86,8 +93,8 @@ class MeUser(ApiUser):
     """An active user reading its account again and again (one sign-up per simulated user, at start)."""
 
     def on_start(self) -> None:
-        signed_up = self.sign_up()
-        pair = self.activate(*signed_up) if signed_up else None
+        signed_up = self.sign_up(name="register (set-up)")
+        pair = self.activate(*signed_up, name="activate (set-up)") if signed_up else None
         self.headers = {"Authorization": f"Bearer {pair['access']}"} if pair else {}
 
     @task
@@ -101,8 +108,8 @@ class LoginUser(ApiUser):
     wait_time = constant(0.2)
 
     def on_start(self) -> None:
-        signed_up = self.sign_up()
-        self.phone = signed_up[0] if signed_up and self.activate(*signed_up) else ""
+        signed_up = self.sign_up(name="register (set-up)")
+        self.phone = signed_up[0] if signed_up and self.activate(*signed_up, name="activate (set-up)") else ""
 
     @task
     def login(self) -> None:
