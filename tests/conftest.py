@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -13,6 +17,23 @@ from sms.backends.locmem import SmsMessage
 from users.tests.factories import PASSWORD
 
 PHONE = "+237670123456"
+
+ROOT = Path(__file__).resolve().parent.parent
+#: A secret key for settings read outside DEBUG (the production settings require one).
+SECRET = "test-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP"
+
+
+def settings_printed(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` (which imports waterbill.settings and prints what it reads) in a fresh interpreter with exactly
+    these environment variables plus PATH: settings are read once per process, at import."""
+    return subprocess.run(  # noqa: S603 -- this interpreter running the caller's fixed snippet
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @dataclass(frozen=True)

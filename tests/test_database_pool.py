@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,29 +13,19 @@ from psycopg_pool import PoolTimeout
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from tests.conftest import SECRET, settings_printed
 from users.tests.factories import UserFactory
-
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "test-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP"
 
 
 def database_settings(**env: str) -> subprocess.CompletedProcess[str]:
     """DATABASES["default"] as waterbill.settings reads exactly `env` (a fresh interpreter; nothing connects)."""
     code = "import json, waterbill.settings as s; print(json.dumps(s.DATABASES['default']))"
-    return subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "DJANGO_SECRET_KEY": SECRET,
-            "SMS_BACKEND": "sms.backends.locmem.SmsBackend",
-            "DATABASE_URL": "postgres://waterbill@db.invalid:5432/waterbill",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    defaults = {
+        "DJANGO_SECRET_KEY": SECRET,
+        "SMS_BACKEND": "sms.backends.locmem.SmsBackend",
+        "DATABASE_URL": "postgres://waterbill@db.invalid:5432/waterbill",
+    }
+    return settings_printed(code, **{**defaults, **env})
 
 
 def loaded(**env: str) -> dict[str, Any]:

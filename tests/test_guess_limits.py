@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
 from tests.conftest import code_in
-from users.models import User
+from users.models import ActivationToken, User
 from users.services import limits
 from users.services.limits import CODE_PATHS, LOGIN, Guesses
 from users.tests.factories import PASSWORD, UserFactory
@@ -149,8 +149,6 @@ def test_the_owner_reclaims_a_squatted_number_within_the_hour(
     now = timezone.now()
     for minute in range(1, 5):  # the hour's five codes spent (one a minute)
         User.objects.update(date_joined=now - timedelta(minutes=10))
-        from users.models import ActivationToken
-
         ActivationToken.objects.update(created_at=now - timedelta(minutes=minute + 1))
         api_client.post("/api/v1/auth/activate/resend/", {"phone": "670123456"}, format="json", REMOTE_ADDR=squatter)
     assert len(sms_outbox) == 5

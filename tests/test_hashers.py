@@ -70,6 +70,9 @@ def test_make_password_and_check_password_take_a_slot(
     events: list[str] = []
 
     class Recorder:
+        def wait(self) -> Recorder:
+            return self
+
         def __enter__(self) -> None:
             events.append("take")
 
@@ -116,15 +119,11 @@ def test_the_slots_bound_the_hashes_running_at_once(
 def test_a_thread_waiting_for_a_slot_does_not_hash(production_hashers: None, settings: Any) -> None:
     """With every slot held, a hash waits; released, it runs."""
     settings.PASSWORD_HASH_CONCURRENCY = 1
-    slots = hash_slots()
     done = threading.Event()
-    slots.acquire()
-    try:
+    with hash_slots().enter():
         thread = threading.Thread(target=lambda: (make_password(PASSWORD), done.set()))
         thread.start()
         assert not done.wait(0.3)
-    finally:
-        slots.release()
     assert done.wait(5)
     thread.join()
 

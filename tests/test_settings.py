@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "test-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP"
+from tests.conftest import SECRET, settings_printed
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     """Import waterbill.settings in a fresh interpreter with exactly these variables (plus PATH)."""
-    code = "import waterbill.settings as s; print(s.DEBUG, s.SMS_BACKEND, s.ALLOWED_HOSTS)"
-    return subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return settings_printed("import waterbill.settings as s; print(s.DEBUG, s.SMS_BACKEND, s.ALLOWED_HOSTS)", **env)
 
 
 @pytest.mark.parametrize(
@@ -77,10 +65,7 @@ def test_limits_and_cache_urls_that_would_be_misread_are_refused(variable: str, 
 
 def test_redis_url_selects_the_redis_cache() -> None:
     code_env = {"DJANGO_DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/3"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import waterbill.settings as s; print(s.CACHES['default']['BACKEND'])"],
-        cwd=ROOT, env={"PATH": os.environ.get("PATH", ""), **code_env}, capture_output=True, text=True, timeout=60,
-    )
+    result = settings_printed("import waterbill.settings as s; print(s.CACHES['default']['BACKEND'])", **code_env)
     assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
 
 
@@ -94,18 +79,8 @@ def test_log_format_json_is_accepted_and_anything_else_refused() -> None:
 @pytest.mark.parametrize(("proxies", "header"), [("0", "None"), ("1", "('HTTP_X_FORWARDED_PROTO', 'https')")])
 def test_x_forwarded_proto_is_believed_only_from_a_declared_proxy(proxies: str, header: str) -> None:
     code = "import waterbill.settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
-    result = subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "DJANGO_SECRET_KEY": SECRET,
-            "SMS_BACKEND": "sms.backends.twilio.SmsBackend",
-            "DJANGO_NUM_PROXIES": proxies,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = settings_printed(
+        code, DJANGO_SECRET_KEY=SECRET, SMS_BACKEND="sms.backends.twilio.SmsBackend", DJANGO_NUM_PROXIES=proxies
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == header
@@ -125,12 +100,5 @@ def test_the_sms_allowances_default_to_a_split_of_the_old_budget(env: dict[str, 
         "import waterbill.settings as s; "
         "print(s.SMS_HOURLY_BUDGET_SIGNUPS, s.SMS_HOURLY_BUDGET_ACCOUNTS, s.SIGNUP_SMS_PER_BLOCK_PER_HOUR)"
     )
-    result = subprocess.run(  # noqa: S603 -- this interpreter running the fixed snippet above
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), "DJANGO_DEBUG": "1", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = settings_printed(code, DJANGO_DEBUG="1", **env)
     assert result.stdout.strip() == expected, result.stderr

@@ -275,8 +275,7 @@ class UserAdmin(DjangoUserAdmin):
         for guesses in GUESS_PATHS:
             number = _guessed_number(obj, guesses)
             try:
-                left = guesses.left(number, now)
-                lock = guesses.lock(number, now)
+                left, lock = guesses.state(number, now)
             except DomainError:
                 return gettext("unknown (the shared cache does not answer)")
             label = GUESS_PATH_LABELS[guesses.path]

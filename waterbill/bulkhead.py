@@ -1,4 +1,4 @@
-"""A bulkhead: at most a fixed number of threads of this process in one kind of slow call, the rest shed at once."""
+"""Bulkheads: at most a fixed number of threads of this process in one kind of call (SMS sends, password hashes)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ class Full(Exception):
 
 
 class Bulkhead:
-    """`size` slots per process, taken without waiting (`enter`), so that a slow dependency (an SMS provider
-    answering in 1 s, or hanging) can hold at most `size` of a worker's threads: the others stay free for the
-    requests that do not need it (`GET users/me/`, login)."""
+    """`size` slots per process. `enter` takes one without waiting (a slow dependency, such as an SMS provider
+    answering in 1 s or hanging, holds at most `size` of a worker's threads, the rest are shed); `wait` takes
+    one as soon as it is free (CPU-bound work, such as Argon2, bounded to the cores). Either way the threads
+    outside stay free for the requests that do not need it (`GET users/me/`, login)."""
 
     def __init__(self, size: int) -> None:
         """Raises ValueError for a size below 1."""
@@ -22,7 +23,7 @@ class Bulkhead:
             raise ValueError(f"a bulkhead has at least one slot, not {size}")
         self.size = size
         self._in_flight = 0
-        self._lock = threading.Lock()
+        self._freed = threading.Condition()
 
     @property
     def in_flight(self) -> int:
@@ -36,12 +37,37 @@ class Bulkhead:
     @contextmanager
     def enter(self) -> Iterator[None]:
         """Hold a slot for the duration of the block. Raises Full at once when every slot is taken."""
-        with self._lock:
+        with self._freed:
             if self._in_flight >= self.size:
                 raise Full()
             self._in_flight += 1
+        yield from self._holding()
+
+    @contextmanager
+    def wait(self) -> Iterator[None]:
+        """Hold a slot for the duration of the block, waiting for one to be free."""
+        with self._freed:
+            self._freed.wait_for(lambda: self._in_flight < self.size)
+            self._in_flight += 1
+        yield from self._holding()
+
+    def _holding(self) -> Iterator[None]:
         try:
             yield
         finally:
-            with self._lock:
+            with self._freed:
                 self._in_flight -= 1
+                self._freed.notify()
+
+
+_shared: dict[tuple[str, int], Bulkhead] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(name: str, size: int) -> Bulkhead:
+    """The process-wide bulkhead `name` of `size` slots, made on first use. The size comes from a setting read at
+    each call (tests change it): a new size is a new bulkhead."""
+    with _shared_lock:
+        if (name, size) not in _shared:
+            _shared[(name, size)] = Bulkhead(size)
+        return _shared[(name, size)]

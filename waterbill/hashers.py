@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 
 from users.hashers import Argon2idHasher
-
-_semaphores: dict[int, threading.BoundedSemaphore] = {}
-_semaphores_lock = threading.Lock()
+from waterbill.bulkhead import Bulkhead, shared
 
 
-def hash_slots() -> threading.BoundedSemaphore:
-    """The process-wide semaphore of settings.PASSWORD_HASH_CONCURRENCY slots (one per size, made on first use)."""
-    size = settings.PASSWORD_HASH_CONCURRENCY
-    with _semaphores_lock:
-        if size not in _semaphores:
-            _semaphores[size] = threading.BoundedSemaphore(size)
-        return _semaphores[size]
+def hash_slots() -> Bulkhead:
+    """The process-wide bulkhead of settings.PASSWORD_HASH_CONCURRENCY slots."""
+    return shared("password-hashes", settings.PASSWORD_HASH_CONCURRENCY)
 
 
 @contextmanager
 def _hash_slot() -> Iterator[None]:
-    # Blocks until a slot is free: a hash past the cores would only share them, while every waiting thread would
+    # Waits until a slot is free: a hash past the cores would only share them, while every waiting thread would
     # be one more that cannot serve a cheap request. The wait is bounded by the hashes ahead (~30-40 ms each).
-    with hash_slots():
+    with hash_slots().wait():
         yield
 
 

@@ -9,7 +9,8 @@ from django.conf import settings
 
 from users.exceptions import ResendLimitReached, SmsServiceUnavailable
 from users.phone import mask_phone
-from waterbill.counters import Count, CounterUnavailable, WindowCounter
+from users.services.limits import seconds_until
+from waterbill.counters import CounterUnavailable, WindowCounter
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,7 @@ def take_block_allowance(phone: str, now: datetime) -> None:
     try:
         count = _sent.hit(block, now)
     except CounterUnavailable as exc:
-        logger.error("Sign-up SMS to %s refused: its block's count is unavailable (%s)", mask_phone(phone), exc)
-        raise SmsServiceUnavailable() from exc
+        raise _uncountable(phone, exc) from exc
     if count.value > settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR:
         _sent.undo(block, now)
         logger.warning(
@@ -59,15 +59,19 @@ def check_block_allowance(phone: str, now: datetime) -> None:
     called before the password hash, so that a range walker's refused sign-ups cost no Argon2. The count that
     holds is `take_block_allowance`'s, inside the sign-up's transaction. Raises ResendLimitReached or
     SmsServiceUnavailable, as it does."""
-    block = block_of(phone)
     try:
-        sent = _sent.get(block, now)
+        sent = _sent.get(block_of(phone), now)
     except CounterUnavailable as exc:
-        logger.error("Sign-up SMS to %s refused: its block's count is unavailable (%s)", mask_phone(phone), exc)
-        raise SmsServiceUnavailable() from exc
+        raise _uncountable(phone, exc) from exc
     if sent >= settings.SIGNUP_SMS_PER_BLOCK_PER_HOUR:
         logger.warning("Sign-up of %s refused before hashing: its block's SMS are spent this hour", mask_phone(phone))
-        raise ResendLimitReached(retry_after=Count(value=sent, window_end=_sent.window_end(now)).retry_after(now))
+        raise ResendLimitReached(retry_after=seconds_until(_sent.window_end(now), now))
+
+
+def _uncountable(phone: str, exc: CounterUnavailable) -> SmsServiceUnavailable:
+    """The refusal when the block's count cannot be read or written (refused, as the SMS allowances are)."""
+    logger.error("Sign-up SMS to %s refused: its block's count is unavailable (%s)", mask_phone(phone), exc)
+    return SmsServiceUnavailable()
 
 
 def give_back_block_allowance(phone: str, now: datetime) -> None:

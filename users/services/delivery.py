@@ -23,7 +23,7 @@ from users.phone import mask_phone
 from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
 from users.services.sessions import lock_current_session
-from waterbill.bulkhead import Bulkhead, Full
+from waterbill.bulkhead import Bulkhead, Full, shared
 from waterbill.counters import CounterUnavailable, WindowCounter
 from waterbill.errors import DomainError
 
@@ -77,14 +77,7 @@ def deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: s
 def sends_in_flight() -> Bulkhead:
     """This process's bulkhead of code sends: settings.SMS_SENDS_IN_FLIGHT slots (read at each use: tests
     change it; a new size starts a new bulkhead)."""
-    size = settings.SMS_SENDS_IN_FLIGHT
-    bulkhead = _BULKHEADS.get(size)
-    if bulkhead is None:
-        bulkhead = _BULKHEADS.setdefault(size, Bulkhead(size))
-    return bulkhead
-
-
-_BULKHEADS: dict[int, Bulkhead] = {}
+    return shared("sms-sends", settings.SMS_SENDS_IN_FLIGHT)
 
 
 def _deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: str, per_block: bool) -> None:

@@ -184,22 +184,25 @@ class Guesses:
         except CounterUnavailable as exc:
             raise LimitsUnavailable() from exc
 
-    def lock(self, phone: str, now: datetime) -> DomainError | None:
-        """The lock error while `phone`'s own allowance on this path (from every address) is empty, else None.
+    def state(self, phone: str, now: datetime) -> tuple[int, DomainError | None]:
+        """`phone`'s allowance on this path from every address: the wrong guesses it has left, and the lock
+        error while it is empty (else None), from one look that takes nothing.
 
         Raises LimitsUnavailable when the cache cannot tell."""
         try:
             taken = self.allowance("phone").peek(phone, now)
         except CounterUnavailable as exc:
             raise LimitsUnavailable() from exc
-        return None if taken.granted else self.error(retry_after=taken.retry_after())
+        return taken.left, None if taken.granted else self.error(retry_after=taken.retry_after())
+
+    def lock(self, phone: str, now: datetime) -> DomainError | None:
+        """The lock error while `phone`'s allowance on this path (from every address) is empty, else None.
+        Raises as `state`."""
+        return self.state(phone, now)[1]
 
     def left(self, phone: str, now: datetime) -> int:
-        """Wrong guesses `phone` has left on this path from every address (for the admin). Raises as `lock`."""
-        try:
-            return self.allowance("phone").peek(phone, now).left
-        except CounterUnavailable as exc:
-            raise LimitsUnavailable() from exc
+        """Wrong guesses `phone` has left on this path from every address. Raises as `state`."""
+        return self.state(phone, now)[0]
 
     def lift(self, phone: str) -> None:
         """Fill `phone`'s allowance from every address again (an administrator lifts the lock). The per-address
