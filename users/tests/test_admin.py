@@ -280,3 +280,21 @@ def test_the_phone_change_guesses_shown_and_lifted_are_those_of_the_new_number(a
     assert re.search(r"changement de numéro : bloqué pour \d+ s", page)
     admin_client.post(reverse("admin:users_user_changelist"), {"action": "lift_locks", "_selected_action": [user.pk]})
     assert PHONE_CHANGE.lock("+237690000002", timezone.now()) is None
+
+
+def test_code_rows_are_labelled_in_the_local_time_of_their_columns(admin_client: Client) -> None:
+    from datetime import UTC, datetime
+
+    from users.models import VerificationCode
+
+    at = datetime(2026, 12, 1, 18, 11, tzinfo=UTC)  # 19:11 in Douala
+    token = ActivationTokenFactory(created_at=at, expires_at=at + timedelta(minutes=10))
+    VerificationCode.objects.create(
+        user=token.user, purpose=VerificationCode.Purpose.PASSWORD_RESET, phone=token.user.phone, code_hash="x",
+        created_at=at, expires_at=at + timedelta(minutes=10),
+    )
+    html = admin_client.get(reverse("admin:users_user_change", args=[token.user.pk])).content.decode()
+    assert f"{token.user.pk}@2026-12-01 19:11" in html
+    assert f"password_reset {token.user.pk}@2026-12-01 19:11" in html
+    assert "1 décembre 2026 19:11" in html  # the created-at column beside it
+    assert "18:11" not in html
