@@ -1,50 +1,74 @@
-"""Django admin for accounts: users with their codes (never the hashes), a resend action, failed sends and SMS use."""
+"""Django admin for the support desk: users (status, codes but never hashes, locks, resend), failed sends, SMS use."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sms import budget
-from users.models import ActivationToken, SmsFailure, User, VerificationCode
-from users.phone import clean_phone
-from users.services import ActivationService
+from users.models import ActivationToken, SmsFailure, User, VerificationCode, local_minute
+from users.phone import MAX_INPUT_LENGTH, clean_phone
+from users.services import ActivationService, support
 from users.services.delivery import send_notice
-from users.services.limits import CODE_PATHS, LOGIN, PHONE_CHANGE, Guesses
 from users.services.recovery import end_old_number
 from users.services.sessions import end_sessions
 from users.texts import phone_changed_text
 from waterbill.errors import DomainError
 
 
-class PhoneCleaningMixin:
-    """Admin forms take any accepted phone spelling and store E.164."""
+class PhoneFormField(forms.CharField):
+    """A phone number in any spelling the API accepts (`+237 6 70 12 34 56`, `00237670123456`, `670123456`),
+    cleaned to E.164 by users.phone.clean_phone. As long as users.phone accepts: the model field's 16 would
+    cut a spaced number off as it is typed."""
 
-    def clean_phone(self) -> str:
-        return clean_phone(self.cleaned_data["phone"])  # type: ignore[attr-defined]
+    def __init__(self, **kwargs: Any) -> None:
+        phone = User._meta.get_field("phone")
+        kwargs.setdefault("label", capfirst(phone.verbose_name))
+        kwargs.setdefault("help_text", _("Any spelling, e.g. 6 70 12 34 56 or +237 6 70 12 34 56."))
+        super().__init__(max_length=MAX_INPUT_LENGTH, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        return clean_phone(super().clean(value))
 
 
-class UserCreationAdminForm(PhoneCleaningMixin, AdminUserCreationForm):
+class UserCreationAdminForm(AdminUserCreationForm):
+    phone = PhoneFormField()
+
     class Meta:
         model = User
         fields = ("phone", "first_name", "last_name")
 
 
 class PhoneAdminAuthenticationForm(AdminAuthenticationForm):
-    """The admin's login form: the API's failed-login limits apply (users.backends.PhoneBackend), and what they
-    refuse is shown on the form instead of crashing it."""
+    """The admin's login form: any phone spelling the API accepts (users.backends.PhoneBackend normalises it),
+    the API's failed-login limits, and what they refuse shown on the form instead of crashing it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = cast(forms.CharField, self.fields["username"])  # Django's UsernameField
+        username.max_length = MAX_INPUT_LENGTH  # Django sets the model field's 16 (no validator to match)
+        username.widget.attrs["maxlength"] = str(MAX_INPUT_LENGTH)
 
     def clean(self) -> dict[str, Any]:
         try:
@@ -72,7 +96,9 @@ class PasswordSetAdminForm(AdminPasswordChangeForm):
         return user
 
 
-class UserChangeAdminForm(PhoneCleaningMixin, UserChangeForm):
+class UserChangeAdminForm(UserChangeForm):
+    phone = PhoneFormField()
+
     class Meta:
         model = User
         fields = "__all__"
@@ -134,8 +160,30 @@ def allowance_rows(now: datetime) -> list[dict[str, str]] | None:
     ]
 
 
+#: What a support agent types for a number: digits, maybe a leading +, and the separators people write.
+PHONE_QUERY = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
+
+
+class PhoneSearchMixin:
+    """Search where a phone-looking query is one number, not words: normalised (users.phone.clean_phone) and
+    matched exactly on `phone`, so `00237699001122`, `6 99 00 11 22` and `+237 699 00 11 22` find the same
+    account and nothing else. A phone-looking query that is no whole number (`001122`) matches the numbers
+    that contain its digits, in that order. Any other query goes to Django's search (names, by substring)."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        if PHONE_QUERY.fullmatch(term):
+            try:
+                return queryset.filter(phone=clean_phone(term)), False
+            except ValidationError:
+                return queryset.filter(phone__contains=re.sub(r"\D", "", term)), False
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+
+
 @admin.register(SmsFailure)
-class SmsFailureAdmin(admin.ModelAdmin):
+class SmsFailureAdmin(PhoneSearchMixin, admin.ModelAdmin):
     """Failed sends, newest first: which number, what for, and what the provider answered; above them, this
     hour's use of each SMS allowance (admin/users/smsfailure/change_list.html)."""
 
@@ -156,8 +204,7 @@ class SmsFailureAdmin(admin.ModelAdmin):
         return False
 
 
-#: Every path of wrong guesses, as the support desk reads them.
-GUESS_PATHS = (LOGIN, *CODE_PATHS)
+#: Every path of wrong guesses (users.services.support.GUESS_PATHS), as the support desk reads them.
 GUESS_PATH_LABELS = {
     "login": _("login"),
     "activation": _("activation"),
@@ -167,46 +214,104 @@ GUESS_PATH_LABELS = {
 }
 
 
-def _guessed_number(user: User, guesses: Guesses) -> str:
-    """The number `user`'s guesses on `guesses` are counted on: the account's, but for a phone change the
-    number its newest phone-change code was sent to."""
-    if guesses is PHONE_CHANGE:
-        newest = (
-            VerificationCode.objects.filter(user=user, purpose=VerificationCode.Purpose.PHONE_CHANGE)
-            .order_by("-created_at", "-id")
-            .values_list("phone", flat=True)
-            .first()
-        )
-        return newest or user.phone
-    return user.phone
+#: Failed sends shown on a user's page (the newest; a link leads to the rest).
+SMS_FAILURES_SHOWN = 5
+
+#: Accounts the "locked" filter looks at, at most (newest first): each costs a look per path in the cache.
+LOCKED_FILTER_SCAN = 500
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Pending, active, disabled (from the row), or locked (from the shared cache).
+
+    "Locked" (any path's allowance from every address spent, users.services.support.is_locked) cannot be a
+    query: the locks are cache keys, which cannot be listed. It is evaluated over the accounts the list would
+    show without it (the filters before it and the search), the LOCKED_FILTER_SCAN newest of them; past that
+    many the page says so. Locks per address alone are not shown (they end within their refill interval)."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        self.model_admin = model_admin  # its search narrows the accounts "locked" looks at
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("pending", _("pending")),
+            ("active", _("active")),
+            ("disabled", _("disabled")),
+            ("locked", _("locked")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if value == "pending":
+            return queryset.filter(support.PENDING)
+        if value == "active":
+            return queryset.filter(is_active=True)
+        if value == "disabled":
+            return queryset.filter(is_active=False).exclude(support.PENDING)
+        if value == "locked":
+            return self._locked(request, queryset)
+        return queryset
+
+    def _locked(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        shown = request.GET.get(self.parameter_name) == "locked"  # not when Django counts each choice's rows
+        searched, _duplicates = self.model_admin.get_search_results(request, queryset, request.GET.get(SEARCH_VAR, ""))
+        candidates = list(searched.order_by("-date_joined")[: LOCKED_FILTER_SCAN + 1])
+        if len(candidates) > LOCKED_FILTER_SCAN and shown:
+            messages.warning(
+                request,
+                gettext("Locked: only the %(count)d newest accounts were checked; narrow the list (search, filters).")
+                % {"count": LOCKED_FILTER_SCAN},
+            )
+        try:
+            return queryset.filter(pk__in=support.locked_among(candidates[:LOCKED_FILTER_SCAN], timezone.now()))
+        except DomainError:
+            if shown:
+                messages.error(request, gettext("Locks cannot be listed: the shared cache does not answer."))
+            return queryset.none()
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    """Accounts by phone number."""
+class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
+    """Accounts by phone number. The change page (admin/users/user/change_form.html) leads with what the support
+    desk needs: the account, then its wrong guesses and failed SMS, then its codes (the inlines), and has a
+    button for each one-account action (lift the locks, resend the code); permissions come last, folded."""
 
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     change_password_form = PasswordSetAdminForm
-    list_display = ("phone", "first_name", "last_name", "status", "date_joined", "activated_at")
-    list_filter = ("is_active", "is_staff", "is_superuser")
+    list_display = ("phone", "first_name", "last_name", "status", "language", "date_joined", "activated_at")
+    # Status last: its "locked" choice looks at the accounts the others leave (StatusFilter).
+    list_filter = ("language", "is_staff", StatusFilter)
     search_fields = ("phone", "first_name", "last_name")
     ordering = ("-date_joined",)
     readonly_fields = (
+        "status",
         "date_joined",
         "activated_at",
         "disabled_at",
         "last_login",
         "wrong_guesses_left",
+        "sms_failures",
     )
     inlines = [ActivationTokenInline, VerificationCodeInline]
     actions = ["resend_activation_code", "lift_locks", "disable_accounts"]
+    #: The change page shows the codes (the inlines) after the first CODES_AFTER fieldsets.
+    CODES_AFTER = 2
     fieldsets = (
-        (None, {"fields": ("phone", "password")}),
-        (_("Personal info"), {"fields": ("first_name", "last_name")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("Important dates"), {"fields": ("date_joined", "activated_at", "disabled_at", "last_login")}),
-        (_("Wrong guesses"), {"fields": ("wrong_guesses_left",)}),
+        (None, {"fields": ("status", "phone", "first_name", "last_name", "language")}),
+        (_("Wrong guesses and SMS"), {"fields": ("wrong_guesses_left", "sms_failures")}),
+        (
+            _("Account"),
+            {"fields": ("is_active", "password", "date_joined", "activated_at", "disabled_at", "last_login")},
+        ),
+        (
+            _("Permissions"),
+            {"classes": ("collapse",), "fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
     )
     add_fieldsets = (
         (
@@ -217,6 +322,42 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def get_urls(self) -> list[URLPattern]:
+        """The change page's buttons: POST-only, CSRF-checked views that run the list's action on one account."""
+        one = [
+            path(f"<path:object_id>/{slug}/", self.admin_site.admin_view(self._one_account(action)), name=name)
+            for slug, action, name in (
+                ("lift-locks", UserAdmin.lift_locks, "users_user_lift_locks"),
+                ("resend-code", UserAdmin.resend_activation_code, "users_user_resend_code"),
+            )
+        ]
+        return one + super().get_urls()  # before Django's catch-all "<path:object_id>/"
+
+    def _one_account(
+        self, action: Callable[[UserAdmin, HttpRequest, QuerySet[User]], None]
+    ) -> Callable[..., HttpResponse]:
+        """A view running `action` (a list action) on the account of the URL, then back to its page."""
+
+        def view(request: HttpRequest, object_id: str) -> HttpResponse:
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            user = self.get_object(request, unquote(object_id))
+            if user is None:
+                raise Http404
+            if not self.has_change_permission(request, user):
+                raise PermissionDenied
+            action(self, request, User.objects.filter(pk=user.pk))
+            return HttpResponseRedirect(reverse("admin:users_user_change", args=[user.pk]))
+
+        return view
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The page, with `codes_after` (CODES_AFTER) for the template."""
+        context = {**(extra_context or {}), "codes_after": self.CODES_AFTER}
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[admin.options.InlineModelAdmin]]:
         """No code history on the add page: a new account has none."""
@@ -270,22 +411,39 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description=_("Wrong guesses left"))
     def wrong_guesses_left(self, obj: User) -> str:
         """What each path has left for this number from every address, and when a spent one refills."""
-        now = timezone.now()
+        try:
+            states = support.guess_states(obj, timezone.now())
+        except DomainError:
+            return gettext("unknown (the shared cache does not answer)")
         parts = []
-        for guesses in GUESS_PATHS:
-            number = _guessed_number(obj, guesses)
-            try:
-                left, lock = guesses.state(number, now)
-            except DomainError:
-                return gettext("unknown (the shared cache does not answer)")
-            label = GUESS_PATH_LABELS[guesses.path]
-            if lock is None:
-                parts.append(gettext("%(path)s: %(left)d left") % {"path": label, "left": left})
+        for state in states:
+            label = GUESS_PATH_LABELS[state.guesses.path]
+            if state.lock is None:
+                parts.append(gettext("%(path)s: %(left)d left") % {"path": label, "left": state.left})
             else:
                 parts.append(
-                    gettext("%(path)s: locked for %(seconds)d s") % {"path": label, "seconds": lock.retry_after}
+                    gettext("%(path)s: locked for %(seconds)d s") % {"path": label, "seconds": state.lock.retry_after}
                 )
         return "; ".join(parts)
+
+    @admin.display(description=_("Failed SMS"))
+    def sms_failures(self, obj: User) -> str:
+        """The newest failed sends to this account's number, with a link to all of them."""
+        failures = SmsFailure.objects.filter(phone=obj.phone)
+        newest = list(failures[:SMS_FAILURES_SHOWN])
+        if not newest:
+            return gettext("none to this number")
+        lines = format_html_join(
+            "",
+            "<div>{} · {} · {} ({})</div>",
+            (
+                (local_minute(f.created_at), f.purpose, f.outcome, f.provider_code)
+                for f in newest
+            ),
+        )
+        link = reverse("admin:users_smsfailure_changelist") + "?" + urlencode({SEARCH_VAR: obj.phone})
+        everything = gettext("All failed sends to this number")
+        return format_html('{}<a href="{}">{}</a>', lines, link, everything)
 
     @admin.action(description=_("Lift the wrong-guess locks"))
     def lift_locks(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -293,8 +451,7 @@ class UserAdmin(DjangoUserAdmin):
         from an owner who proved who they are). Locks per address end by themselves within their interval."""
         count = 0
         for user in queryset:
-            for guesses in GUESS_PATHS:
-                guesses.lift(_guessed_number(user, guesses))
+            support.lift_locks(user)
             count += 1
         self.message_user(
             request,

@@ -1,10 +1,11 @@
-"""The Django admin: user list, search and filter, code history without hashes, the resend action."""
+"""The Django admin through its rendered pages: login, user list (search, filters), user page (codes, buttons), SMS."""
 
 from __future__ import annotations
 
 import io
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -280,6 +281,277 @@ def test_the_phone_change_guesses_shown_and_lifted_are_those_of_the_new_number(a
     assert re.search(r"changement de numéro : bloqué pour \d+ s", page)
     admin_client.post(reverse("admin:users_user_changelist"), {"action": "lift_locks", "_selected_action": [user.pk]})
     assert PHONE_CHANGE.lock("+237690000002", timezone.now()) is None
+
+
+# --- Issue 13: an admin the support desk can work in ------------------------------------------------------
+
+
+class _FormReader(HTMLParser):
+    """The fields of one rendered <form> as a browser would submit them untouched (inputs, checked boxes,
+    selected options, textareas), and the form's attributes."""
+
+    def __init__(self, form_id: str | None, action: str | None) -> None:
+        super().__init__()
+        self.form_id, self.action = form_id, action
+        self.inside = False
+        self.attrs: dict[str, str] = {}
+        self.fields: dict[str, list[str]] = {}
+        self.inputs: dict[str, dict[str, str]] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {key: value or "" for key, value in attrs}
+        if tag == "form" and (self.form_id or self.action) in (found.get("id"), found.get("action")):
+            self.inside, self.attrs = True, found
+        if not self.inside or "name" not in found and tag != "option":
+            return
+        name = found.get("name", "")
+        if tag == "input":
+            self.inputs[name] = found
+            if found.get("type") in ("checkbox", "radio") and "checked" not in found:
+                return
+            if found.get("type") not in ("submit", "button"):
+                default = "on" if found.get("type") == "checkbox" else ""
+                self.fields.setdefault(name, []).append(found.get("value", default))
+        elif tag == "select":
+            self._select = name
+            self.fields.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in found:
+            self.fields[self._select].append(found.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = name
+            self.fields[name] = [""]
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.fields[self._textarea][0] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def rendered_form(page: Any, form_id: str | None = None, action: str | None = None) -> _FormReader:
+    """The form of `page` with that id (or action), read from the HTML the browser gets."""
+    reader = _FormReader(form_id, action)
+    reader.feed(page.content.decode())
+    assert reader.attrs, f"no form {form_id or action} on the page"
+    return reader
+
+
+def listed(page: Any) -> set[str]:
+    """The phone numbers a changelist page lists (its rows' links)."""
+    return set(re.findall(r'<th class="field-phone"><a href="[^"]+">(\+\d+)</a></th>', page.content.decode()))
+
+
+def test_the_admin_login_form_takes_a_spaced_number() -> None:
+    User.objects.create_superuser("+237690000001", "guichet-Douala-2026")
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/admin/login/?next=/admin/")
+    form = rendered_form(page, "login-form")
+    assert form.inputs["username"]["maxlength"] == "32"  # not the model's 16
+    data = {name: values[0] for name, values in form.fields.items()}
+    data.update(username="+237 6 90 00 00 01", password="guichet-Douala-2026")  # 18 characters, as typed
+    response = client.post(form.attrs["action"], data, follow=True)
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert response.status_code == 200
+    assert response.context["user"].phone == "+237690000001"
+    assert "Comptes, codes et SMS" in response.content.decode()  # the index, not the login form again
+
+
+def test_the_user_forms_take_any_spelling_of_the_number(admin_client: Client) -> None:
+    add = admin_client.get(reverse("admin:users_user_add"))
+    assert rendered_form(add, "user_form").inputs["phone"]["maxlength"] == "32"
+    user = UserFactory(phone="+237670000021")
+    url = reverse("admin:users_user_change", args=[user.pk])
+    form = rendered_form(admin_client.get(url), "user_form")
+    assert form.inputs["phone"]["maxlength"] == "32"
+    data = {**form.fields, "phone": ["+237 6 70 00 00 22"]}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    user.refresh_from_db()
+    assert user.phone == "+237670000022"
+
+
+def test_a_phone_looking_search_is_one_number(admin_client: Client) -> None:
+    UserFactory(phone="+237699001122", first_name="Awa")
+    UserFactory(phone="+237622991100", first_name="Nadine")  # has 6, 99, 00, 11 and 22: Django's words match it
+    UserFactory(phone="+237670000003", first_name="Bih")
+    url = reverse("admin:users_user_changelist")
+    for query in ("00237699001122", "6 99 00 11 22", "+237 699 00 11 22", "699-00-11-22", "+237699001122"):
+        assert listed(admin_client.get(url, {"q": query})) == {"+237699001122"}, query
+    assert listed(admin_client.get(url, {"q": "001122"})) == {"+237699001122"}  # part of a number: its digits
+    assert listed(admin_client.get(url, {"q": "wa"})) == {"+237699001122"}  # names: by substring, as before
+    assert listed(admin_client.get(url, {"q": "bih"})) == {"+237670000003"}
+
+
+def test_the_failed_sends_search_normalises_the_number_too(admin_client: Client) -> None:
+    from users.models import SmsFailure
+
+    SmsFailure.objects.create(phone="+237699001122", purpose="activation", outcome="sms_unavailable")
+    SmsFailure.objects.create(phone="+237622991100", purpose="activation", outcome="sms_unavailable")
+    page = admin_client.get(reverse("admin:users_smsfailure_changelist"), {"q": "6 99 00 11 22"}).content.decode()
+    assert "+237699001122" in page
+    assert "+237622991100" not in page
+
+
+def test_the_admin_is_branded_french_first_and_english_on_request(admin_client: Client) -> None:
+    for client in (admin_client, Client()):
+        french = client.get("/admin/", follow=True).content.decode()  # the index, or the login page
+        assert '<div id="site-name"><a href="/admin/">Service client WaterBill</a></div>' in french
+        assert "| Administration WaterBill</title>" in french
+        assert "Django" not in french
+        english = client.get("/admin/", follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert '<div id="site-name"><a href="/admin/">WaterBill support desk</a></div>' in english
+        assert "| WaterBill admin</title>" in english
+    index = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1>Accounts, codes and SMS</h1>" in index
+
+
+def _spend_login_allowance(phone: str) -> None:
+    """A stranger's wrong passwords from many addresses, until the number's login allowance is spent."""
+    from users.exceptions import LoginLocked
+    from users.services.limits import LOGIN
+
+    now = timezone.now()
+    for n in range(50):  # LOGIN_FAILURE_LIMIT_PHONE_ALL's burst, five per address
+        LOGIN.count(phone, f"10.1.0.{n // 5}", now)
+    with pytest.raises(LoginLocked):
+        LOGIN.count(phone, "10.1.1.1", now)
+
+
+def test_the_user_list_filters_by_status_locked_included_and_by_language(admin_client: Client) -> None:
+    UserFactory(phone="+237670000031", language="en")
+    UserFactory(phone="+237670000032", pending=True)
+    UserFactory(phone="+237670000033", is_active=False)  # disabled by hand (activated before)
+    UserFactory(phone="+237670000034", is_active=False, activated_at=None, disabled_at=timezone.now())  # a sign-up
+    UserFactory(phone="+237670000035")
+    _spend_login_allowance("+237670000035")
+    url = reverse("admin:users_user_changelist")
+    assert listed(admin_client.get(url, {"status": "pending"})) == {"+237670000032"}
+    assert listed(admin_client.get(url, {"status": "active"})) == {"+237699000000", "+237670000031", "+237670000035"}
+    assert listed(admin_client.get(url, {"status": "disabled"})) == {"+237670000033", "+237670000034"}
+    assert listed(admin_client.get(url, {"status": "locked"})) == {"+237670000035"}
+    assert listed(admin_client.get(url, {"language": "en"})) == {"+237670000031"}
+    page = admin_client.get(url, {"status": "locked", "_facets": "1"}).content.decode()  # Django's counts too
+    assert re.search(r'href="\?[^"]*status=locked[^"]*">\s*bloqué \(1\)', page)
+
+
+def test_the_locked_filter_says_what_it_did_not_check(admin_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from unittest.mock import patch
+
+    from users import admin as users_admin
+
+    UserFactory(phone="+237670000041")
+    UserFactory(phone="+237670000042")
+    _spend_login_allowance("+237670000041")  # the older of the two: past a scan of one
+    url = reverse("admin:users_user_changelist")
+    monkeypatch.setattr(users_admin, "LOCKED_FILTER_SCAN", 1)
+    page = admin_client.get(url, {"status": "locked"})
+    assert listed(page) == set()
+    assert [str(m) for m in page.context["messages"]] == [
+        "Bloqués : seuls les 1 comptes les plus récents ont été vérifiés ; restreignez la liste (recherche, filtres)."
+    ]
+    searched = admin_client.get(url, {"status": "locked", "q": "6 70 00 00 41"})  # the search narrows the scan
+    assert listed(searched) == {"+237670000041"}
+    assert list(searched.context["messages"]) == []
+    from users.exceptions import LimitsUnavailable
+
+    with patch("users.services.limits.Guesses.state", side_effect=LimitsUnavailable()):
+        down = admin_client.get(url, {"status": "locked"})
+    assert listed(down) == set()
+    assert "Les blocages ne peuvent pas être listés : le cache partagé ne répond pas." in [
+        str(m) for m in down.context["messages"]
+    ]
+
+
+def test_the_user_page_buttons_lift_the_locks_and_resend_the_code(sms_outbox: list[SmsMessage]) -> None:
+    from users.services.limits import LOGIN
+
+    User.objects.create_superuser("+237699000000", "admin-Pass-2026")
+    client = Client(enforce_csrf_checks=True)  # the buttons must carry their CSRF token
+    client.login(username="+237699000000", password="admin-Pass-2026")
+    token = ActivationTokenFactory.expired(user__phone="+237670000051")
+    user = token.user
+    _spend_login_allowance(user.phone)
+    url = reverse("admin:users_user_change", args=[user.pk])
+    page = client.get(url)
+    lift = rendered_form(page, action=reverse("admin:users_user_lift_locks", args=[user.pk]))
+    resend = rendered_form(page, action=reverse("admin:users_user_resend_code", args=[user.pk]))
+    assert lift.attrs["method"] == resend.attrs["method"] == "post"
+    assert "csrfmiddlewaretoken" in lift.fields
+
+    response = client.post(lift.attrs["action"], {k: v[0] for k, v in lift.fields.items()}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "Blocages levés pour 1 compte." in [str(m) for m in response.context["messages"]]
+    assert LOGIN.lock(user.phone, timezone.now()) is None
+
+    response = client.post(resend.attrs["action"], {k: v[0] for k, v in resend.fields.items()}, follow=True)
+    assert "1 code d'activation envoyé." in [str(m) for m in response.context["messages"]]
+    assert [m.phone for m in sms_outbox] == [user.phone]
+    assert ActivationToken.objects.filter(user=user).count() == 2
+
+    assert client.post(lift.attrs["action"]).status_code == 403  # no CSRF token
+    assert client.get(lift.attrs["action"]).status_code == 405
+    assert len(sms_outbox) == 1
+
+
+def test_the_resend_button_of_an_active_account_is_not_shown_and_refuses(admin_client: Client) -> None:
+    user = UserFactory(phone="+237670000052")
+    page = admin_client.get(reverse("admin:users_user_change", args=[user.pk])).content.decode()
+    assert reverse("admin:users_user_lift_locks", args=[user.pk]) in page
+    assert reverse("admin:users_user_resend_code", args=[user.pk]) not in page
+    response = admin_client.post(reverse("admin:users_user_resend_code", args=[user.pk]), follow=True)
+    assert f"{user.phone}: Ce compte n'est pas en attente d'activation." in [
+        str(m) for m in response.context["messages"]
+    ]
+
+
+def test_a_staff_member_without_the_change_permission_cannot_use_the_buttons(sms_outbox: list[SmsMessage]) -> None:
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user("+237699000009", "viewer-Pass-2026", is_active=True, is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client = Client()
+    client.force_login(viewer)
+    user = ActivationTokenFactory().user
+    assert client.post(reverse("admin:users_user_resend_code", args=[user.pk])).status_code == 403
+    assert sms_outbox == []
+
+
+def test_the_user_page_leads_with_what_the_support_desk_needs(admin_client: Client) -> None:
+    from users.models import SmsFailure
+
+    user = ActivationTokenFactory(user__phone="+237670000061").user
+    SmsFailure.objects.create(
+        phone=user.phone, purpose="activation", outcome="sms_unavailable", provider_code="SmsNotProcessed 20500"
+    )
+    url = reverse("admin:users_user_change", args=[user.pk])
+    page = admin_client.get(url)
+    fieldsets = list(page.context["adminform"])
+    assert [field for line in fieldsets[0] for field in line.fields] == [
+        "status", "phone", "first_name", "last_name", "language",
+    ]
+    html = page.content.decode()
+    order = [html.index(marker) for marker in (
+        'class="form-row field-status"', 'class="form-row field-wrong_guesses_left"', "SmsNotProcessed 20500",
+        'id="activation_tokens-group"', 'name="is_active"', 'name="is_staff"',
+    )]
+    assert order == sorted(order)  # status and names, guesses and SMS, codes, the account, permissions last
+    assert re.search(r'<details><summary>\s*<h2 id="fieldset-0-3-heading" class="fieldset-heading">Permissions', html)
+    assert "en attente" in html
+
+    form = rendered_form(page, "user_form")
+    assert form.fields["language"] == ["fr"]
+    response = admin_client.post(url, {**form.fields, "language": ["en"]})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.language == "en"
 
 
 def test_code_rows_are_labelled_in_the_local_time_of_their_columns(admin_client: Client) -> None:
