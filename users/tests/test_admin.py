@@ -570,3 +570,22 @@ def test_code_rows_are_labelled_in_the_local_time_of_their_columns(admin_client:
     assert f"password_reset {token.user.pk}@2026-12-01 19:11" in html
     assert "1 décembre 2026 19:11" in html  # the created-at column beside it
     assert "18:11" not in html
+
+
+def test_the_lists_are_narrow_enough_for_1280_px(admin_client: Client) -> None:
+    """What made the last columns cut off (docs/admin/users.png shows the fit): the app sidebar and long dates."""
+    from datetime import UTC, datetime
+
+    from users.models import SmsFailure
+
+    at = datetime(2026, 12, 1, 18, 11, tzinfo=UTC)
+    UserFactory(phone="+237670000071", date_joined=at, activated_at=at)
+    SmsFailure.objects.create(phone="+237670000071", purpose="activation", outcome="sms_unavailable", created_at=at)
+    for name in ("admin:users_user_changelist", "admin:users_smsfailure_changelist"):
+        html = admin_client.get(reverse(name)).content.decode()
+        assert 'id="nav-sidebar"' not in html
+        assert "01/12/2026 19:11" in html, name  # local time, short format
+        assert "1 décembre 2026" not in html
+    users = admin_client.get(reverse("admin:users_user_changelist"), {"o": "6"})  # sortable by "activated at"
+    assert users.status_code == 200
+    assert "ACTIVÉ LE" in users.content.decode().upper()
