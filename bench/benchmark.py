@@ -17,14 +17,20 @@ import argparse
 import csv
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import requests
+
+from bench.cpu import Cost, ServerCpu, in_threads, per_request
 from bench.server import ROOT, production_like_env, server_shape, start_gunicorn, worker_pids
 from tests.sms_stub import StubSmsProvider
 
@@ -38,24 +44,25 @@ def _hash_for(seconds: float, queue: multiprocessing.Queue) -> None:  # type: ig
     django.setup()
     from django.contrib.auth.hashers import make_password
 
-    count, deadline = 0, time.monotonic() + seconds
+    count, deadline, cpu = 0, time.monotonic() + seconds, time.process_time()
     while time.monotonic() < deadline:
         make_password("Bench-Eau-potable-2026")
         count += 1
-    queue.put(count)
+    queue.put((count, time.process_time() - cpu))
 
 
-def hash_rate(env: dict[str, str], seconds: float = 8.0) -> float:
-    """Hashes per second of the configured hasher with one process per core (no server running)."""
+def hash_rate(env: dict[str, str], seconds: float = 8.0) -> tuple[float, float]:
+    """Hashes per second of the configured hasher with one process per core (no server running), and the CPU
+    milliseconds of one hash: the unit of the CPU targets."""
     os.environ.update({k: v for k, v in env.items() if k in ("DJANGO_SECRET_KEY", "SMS_BACKEND", "DJANGO_DEBUG")})
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     procs = [multiprocessing.Process(target=_hash_for, args=(seconds, queue)) for _ in range(CORES)]
     for proc in procs:
         proc.start()
-    total = sum(queue.get() for _ in procs)
+    counts, cpus = zip(*(queue.get() for _ in procs), strict=True)
     for proc in procs:
         proc.join()
-    return total / seconds
+    return sum(counts) / seconds, 1000 * sum(cpus) / sum(counts)
 
 
 def locust(base: str, user_class: str, users: int, seconds: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -105,6 +112,57 @@ def under_sign_up_load(
     return results
 
 
+PASSWORD = "Bench-Eau-potable-2026"  # noqa: S105 -- the throwaway bench accounts' password
+
+
+def server_cpu(base: str, stub: StubSmsProvider, cpu: ServerCpu, accounts: int, reads: int) -> dict[str, Cost]:
+    """The server's CPU milliseconds per request, each operation measured on its own from `CORES` clients:
+    `accounts` sign-ups, their activations (with the sign-up token), each one's first GET /users/me/, a login
+    to each; `reads` GET /users/me/ and as many bare views. Returns them by name, with "onboarding" = register
+    + activate + first me, as one customer's first minute costs."""
+    phones = [f"+2376995{n:05d}" for n in range(accounts)]
+    tokens: dict[str, str] = {}
+    pairs: dict[str, dict[str, str]] = {}
+    api = f"{base}/api/v1"
+
+    def register(session: requests.Session, phone: object) -> None:
+        body = {"phone": phone, "first_name": "Bench", "last_name": "Mark", "password": PASSWORD,
+                "password_confirm": PASSWORD}
+        response = session.post(f"{api}/auth/register/", json=body, timeout=30)
+        response.raise_for_status()
+        tokens[str(phone)] = response.json()["signup_token"]
+
+    def activate(session: requests.Session, phone: object) -> None:
+        body = {"phone": phone, "code": codes[str(phone)], "signup_token": tokens[str(phone)]}
+        response = session.post(f"{api}/auth/activate/", json=body, timeout=30)
+        response.raise_for_status()
+        pairs[str(phone)] = response.json()
+
+    def first_me(session: requests.Session, phone: object) -> None:
+        headers = {"Authorization": f"Bearer {pairs[str(phone)]['access']}"}
+        session.get(f"{api}/users/me/", headers=headers, timeout=30).raise_for_status()
+
+    def login(session: requests.Session, phone: object) -> None:
+        session.post(f"{api}/auth/login/", json={"phone": phone, "password": PASSWORD}, timeout=30).raise_for_status()
+
+    def get(path: str, headers: dict[str, str]) -> Callable[[requests.Session, object], None]:
+        return lambda session, _item: session.get(f"{base}{path}", headers=headers, timeout=30).raise_for_status()
+
+    figures: dict[str, Cost] = {}
+    figures["register"] = per_request(cpu, lambda: in_threads(CORES, list(phones), register))
+    codes = {message["To"]: re.search(r"\b\d{6}\b", message["Body"]).group(0)  # type: ignore[union-attr]
+             for message in stub.state.messages if message["To"] in tokens}
+    figures["activate"] = per_request(cpu, lambda: in_threads(CORES, list(phones), activate))
+    figures["first me"] = per_request(cpu, lambda: in_threads(CORES, list(phones), first_me))
+    figures["login"] = per_request(cpu, lambda: in_threads(CORES, list(phones), login))
+    reader = {"Authorization": f"Bearer {pairs[phones[0]]['access']}"}
+    figures["me"] = per_request(cpu, lambda: in_threads(CORES, list(range(reads)), get("/api/v1/users/me/", reader)))
+    figures["bare"] = per_request(cpu, lambda: in_threads(CORES, list(range(reads)), get("/bench/bare/", {})))
+    steps = [figures[name] for name in ("register", "activate", "first me")]
+    figures["onboarding"] = Cost(sum(step.web for step in steps), sum(step.database for step in steps))
+    return figures
+
+
 def peak_memory_mib(pids: list[int]) -> list[float]:
     """VmHWM (peak resident set) of each process, in MiB."""
     peaks = []
@@ -123,17 +181,25 @@ def main() -> int:
     parser.add_argument("--slow-latency", type=float, default=1.0, help="the provider's latency in the slow phase, s")
     parser.add_argument("--sign-up-clients", type=int, default=32, help="sign-up clients in the sign-up load phases")
     parser.add_argument("--plot", metavar="PNG", help="also measure at several concurrencies and plot")
+    parser.add_argument("--cpu-accounts", type=int, default=150, help="sign-ups (then activations, logins) in the"
+                        " server-CPU phases; 4x as many /users/me/ and bare views")
+    parser.add_argument("--cpu-only", action="store_true", help="only the raw hash and the server-CPU phases")
     args = parser.parse_args()
 
     env = production_like_env("waterbill_bench", DJANGO_SETTINGS_MODULE="bench.settings")
-    hashes_per_second = hash_rate(env)
+    hashes_per_second, hash_cpu_ms = hash_rate(env)
 
     with StubSmsProvider() as stub:
         stub.state.latency = args.sms_latency
         env["TWILIO_API_URL"] = env["STUB_URL"] = stub.url
         gunicorn, base = start_gunicorn(env, CORES)
+        cpu = ServerCpu(gunicorn.pid, urlsplit(env["DATABASE_URL"]).path.lstrip("/"))
         try:
             locust(base, "BareUser", 2, 3, env)  # warm-up: imports, connections
+            server = server_cpu(base, stub, cpu, args.cpu_accounts, 4 * args.cpu_accounts)
+            if args.cpu_only:
+                print_server_cpu(server, hash_cpu_ms, args.cpu_accounts)
+                return 0
             bare = locust(base, "BareUser", args.concurrency, args.duration, env)["bare view"]
             me = locust(base, "MeUser", args.concurrency, args.duration, env)["me"]
             register = locust(base, "RegisterUser", CORES, args.duration, env)["register"]
@@ -193,6 +259,7 @@ def main() -> int:
           f"({1000 * CORES / hashes_per_second:.0f} ms per hash per core)")
     print(f"ratio register / hash ceiling: {register['rps'] / hashes_per_second:.2f}   (target >= 0.85)")
     print(f"ratio me / bare view:          {me['rps'] / bare['rps']:.2f}   (target >= 0.60)")
+    print_server_cpu(server, hash_cpu_ms, args.cpu_accounts)
     print("peak memory per worker (VmHWM): " + ", ".join(f"{m:.0f} MiB" for m in memory))
     print(f"p99 under load: activate {flow.get('activate', {}).get('p99', float('nan')):.0f} ms (onboarding flow), "
           f"me {me['p99']:.0f} ms")
@@ -200,6 +267,28 @@ def main() -> int:
         plot(args.plot, curves, bare["rps"], hashes_per_second)
         print(f"plot written to {args.plot}")
     return 0
+
+
+def print_server_cpu(costs: dict[str, Cost], hash_ms: float, accounts: int) -> None:
+    """The server-CPU figures and their targets (issue 10), a raw hash being the unit."""
+    print(f"server CPU per request (gunicorn + PostgreSQL backends; {accounts} accounts, {CORES} clients):")
+    print(f"  {'':<30}{'total ms':>9}{'gunicorn':>10}{'postgres':>10}")
+    server = {name: cost.total for name, cost in costs.items()}
+    rows = [
+        ("bare Django view", server["bare"], ""),
+        ("GET /users/me/", server["me"], f"{server['me'] / server['bare']:.2f} x the bare view   (target <= 1.5)"),
+        ("register", server["register"], f"{server['register'] / hash_ms:.2f} hashes"),
+        ("activate (sign-up token)", server["activate"], "(target <= 4 ms)"),
+        ("first GET /users/me/", server["first me"], ""),
+        ("onboarding: the three above", server["onboarding"],
+         f"{server['onboarding'] / hash_ms:.2f} hashes   (target <= 1.4)"),
+        ("login", server["login"], f"{server['login'] / hash_ms:.2f} hashes   (target <= 1.1)"),
+        ("a raw hash (alone, CPU)", hash_ms, ""),
+    ]
+    names = ["bare", "me", "register", "activate", "first me", "onboarding", "login"]
+    for (label, ms, note), name in zip(rows, [*names, None], strict=True):
+        split = f"{costs[name].web:>10.2f}{costs[name].database:>10.2f}" if name else " " * 20
+        print(f"  {label:<30}{ms:>9.2f}{split}   {note}")
 
 
 def _empty() -> dict[str, float]:

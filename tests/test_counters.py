@@ -23,7 +23,18 @@ from django.core.cache.backends.base import CacheKeyWarning, memcache_key_warnin
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sms import breaker, budget
-from waterbill.counters import EXPIRY_MARGIN, Allowance, Count, CounterUnavailable, WindowCounter
+from waterbill.counters import (
+    EXPIRY_MARGIN,
+    GIVE_BACK,
+    REFILL,
+    TAKE,
+    Allowance,
+    Count,
+    CounterUnavailable,
+    WindowCounter,
+    apply,
+    settle,
+)
 
 # 12:00:10 UTC: ten seconds into a minute window, ten seconds into an hour window.
 NOW = datetime(2026, 3, 2, 12, 0, 10, tzinfo=UTC)
@@ -39,6 +50,15 @@ def seconds_to_live(key: str) -> float:
     client = cache._cache.get_client(full_key)  # type: ignore[attr-defined]  # RedisCache
     milliseconds = client.pttl(full_key)
     return math.inf if milliseconds == -1 else float(milliseconds) / 1000
+
+
+@pytest.fixture
+def add_and_incr(settings: Any) -> None:
+    """The counters on LocMemCache, whatever the test settings say: the tests that patch `cache.add` and
+    `cache.incr` are about that path (on Redis a hit is one script, and an unreachable Redis is tested as
+    it is: test_an_unreachable_cache_is_counter_unavailable)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()  # local memory is shared by every LocMemCache of the process: start empty
 
 
 def failing_once(real: Callable[..., Any], before: Callable[[], object]) -> Callable[..., Any]:
@@ -118,6 +138,7 @@ def test_the_key_lives_until_the_end_of_its_window_plus_a_margin() -> None:
     assert 50 + EXPIRY_MARGIN - 1 < seconds_to_live(counter.key("a", NOW)) <= 50 + EXPIRY_MARGIN
 
 
+@pytest.mark.usefixtures("add_and_incr")
 def test_a_key_that_expired_between_add_and_incr_is_added_again() -> None:
     counter = WindowCounter("test", 60)
     key = counter.key("a", NOW)
@@ -127,6 +148,7 @@ def test_a_key_that_expired_between_add_and_incr_is_added_again() -> None:
     assert seconds_to_live(key) > 50  # added again with its expiry
 
 
+@pytest.mark.usefixtures("add_and_incr")
 def test_a_key_incr_recreated_without_expiry_still_expires() -> None:
     """Redis's INCR on a key that expired after Django's EXISTS recreates it at 1 and without an expiry."""
     counter = WindowCounter("test", 60)
@@ -144,6 +166,7 @@ def test_a_key_incr_recreated_without_expiry_still_expires() -> None:
     assert 50 < seconds_to_live(key) <= 50 + EXPIRY_MARGIN
 
 
+@pytest.mark.usefixtures("add_and_incr")
 def test_a_cache_that_keeps_no_key_cannot_count() -> None:
     counter = WindowCounter("test", 60)
     with patch.object(cache, "incr", side_effect=ValueError("Key not found")), pytest.raises(CounterUnavailable):
@@ -151,6 +174,7 @@ def test_a_cache_that_keeps_no_key_cannot_count() -> None:
 
 
 @pytest.mark.parametrize("method", ["add", "incr"])
+@pytest.mark.usefixtures("add_and_incr")
 def test_a_redis_error_while_counting_is_counter_unavailable(method: str) -> None:
     with (
         patch.object(cache, method, side_effect=RedisConnectionError("down")),
@@ -165,6 +189,7 @@ def test_a_redis_error_while_reading_is_counter_unavailable() -> None:
         WindowCounter("test", 60).get("a", NOW)
 
 
+@pytest.mark.usefixtures("add_and_incr")
 def test_a_redis_error_after_the_count_does_not_lose_it(caplog: pytest.LogCaptureFixture) -> None:
     """Re-arming the first hit's expiry fails: the hit was counted all the same."""
     counter = WindowCounter("test", 60)
@@ -185,6 +210,7 @@ def test_undo_and_reset_never_raise_for_redis(method: str, operation: str, caplo
 
 
 @pytest.mark.parametrize("method", ["add", "decr", "delete", "get"])
+@pytest.mark.usefixtures("add_and_incr")
 def test_errors_of_another_cache_backend_are_not_swallowed(method: str) -> None:
     counter = WindowCounter("test", 60)
     operation = {"add": counter.hit, "decr": counter.undo, "delete": counter.reset, "get": counter.get}[method]
@@ -286,6 +312,36 @@ def test_a_refused_take_takes_nothing() -> None:
     assert allowance.take("a", NOW + timedelta(seconds=60)).granted
 
 
+def test_several_allowances_are_taken_all_or_none() -> None:
+    """A guess takes from two or three allowances at once (users.services.limits): atomically, in one call."""
+    small, large = Allowance("small", 1, 60), Allowance("large", 5, 600)
+    first = apply([(large, "n", TAKE), (small, "n|a", TAKE)], NOW)
+    assert (first.granted, first.left) == (True, 0)  # the fewest units left, after the take
+    refused = apply([(large, "n", TAKE), (small, "n|a", TAKE)], NOW)
+    assert (refused.granted, refused.retry_after()) == (False, 60)
+    assert large.peek("n", NOW).left == 4  # the refused call took nothing from the allowance that had units
+    assert apply([(large, "n", TAKE), (small, "n|a", TAKE)], NOW, write=False).retry_after() == 60
+
+
+def test_the_wait_of_a_refusal_is_until_every_empty_allowance_has_a_unit() -> None:
+    short, long = Allowance("short", 1, 10), Allowance("long", 1, 300)
+    apply([(short, "x", TAKE), (long, "x", TAKE)], NOW)
+    assert apply([(short, "x", TAKE), (long, "x", TAKE)], NOW).retry_after() == 300
+
+
+def test_settling_gives_back_and_refills_in_one_call() -> None:
+    per_address, per_number = Allowance("addr", 3, 60), Allowance("num", 3, 60)
+    for _ in range(3):
+        apply([(per_address, "n|a", TAKE), (per_number, "n", TAKE)], NOW)
+    settle([(per_address, "n|a", REFILL), (per_number, "n", GIVE_BACK)], NOW)
+    assert (per_address.peek("n|a", NOW).left, per_number.peek("n", NOW).left) == (3, 1)
+
+
+def test_nothing_to_apply_is_a_mistake() -> None:
+    with pytest.raises(ValueError, match="nothing to apply"):
+        apply([], NOW)
+
+
 def test_giving_back_peeking_and_refilling() -> None:
     allowance = Allowance("test", 2, 60)
     allowance.take("a", NOW)
@@ -332,7 +388,7 @@ def test_an_unreachable_cache_is_counter_unavailable(settings: Any) -> None:
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "waterbill.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -341,6 +397,8 @@ def test_an_unreachable_cache_is_counter_unavailable(settings: Any) -> None:
         with pytest.raises(CounterUnavailable):
             Allowance("test", 1, 1).take("a", NOW)
         Allowance("test", 1, 1).give_back("a", NOW)  # best effort: logged, never raised
+        with pytest.raises(CounterUnavailable):
+            WindowCounter("test", 60).hit("a", NOW)
     finally:
         caches["default"].close()
 
@@ -405,6 +463,7 @@ def test_a_unit_given_back_can_be_taken_again(settings: Any) -> None:
     assert budget.take(NOW, budget.ACCOUNTS) is False
 
 
+@pytest.mark.usefixtures("add_and_incr")
 def test_the_budget_refuses_when_the_cache_cannot_count(caplog: pytest.LogCaptureFixture) -> None:
     with patch.object(cache, "add", side_effect=RedisConnectionError("down")):
         assert budget.take(NOW, budget.SIGNUPS) is False
@@ -458,6 +517,7 @@ def test_a_success_closes_the_circuit_and_counts_again_from_zero() -> None:
 
 
 @pytest.mark.parametrize("method", ["get", "add", "incr", "set"])
+@pytest.mark.usefixtures("add_and_incr")
 def test_the_breaker_counts_a_cache_failure_as_closed_and_never_raises(method: str) -> None:
     with patch.object(cache, method, side_effect=RedisConnectionError("down")):
         for _ in range(breaker.FAILURES_TO_OPEN):

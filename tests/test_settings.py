@@ -66,7 +66,7 @@ def test_limits_and_cache_urls_that_would_be_misread_are_refused(variable: str, 
 def test_redis_url_selects_the_redis_cache() -> None:
     code_env = {"DJANGO_DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/3"}
     result = settings_printed("import waterbill.settings as s; print(s.CACHES['default']['BACKEND'])", **code_env)
-    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
+    assert result.stdout.strip() == "waterbill.cache.RedisCache", result.stderr
 
 
 def test_log_format_json_is_accepted_and_anything_else_refused() -> None:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -64,6 +65,15 @@ def _key_part(ident: str) -> str:
     return "#" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# A window's hit on Redis: INCR, and the expiry with the window's first hit, atomically (ARGV[1]: seconds).
+# Django stores integers as plain Redis integers, so cache.get reads the count back.
+_HIT_LUA = """
+local value = redis.call('INCR', KEYS[1])
+if value == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return value
+"""
+
+
 class WindowCounter:
     """A count per ident in fixed windows of `seconds`, aligned on the epoch, kept in Django's default cache.
 
@@ -105,14 +115,24 @@ class WindowCounter:
     def hit(self, ident: str, now: datetime) -> Count:
         """Atomically add one to `ident`'s count in the window containing `now`; returns the new count.
 
-        Concurrent hits, from any thread or worker, each get a distinct value (`cache.add` then
-        `cache.incr`, both atomic on Redis and on LocMemCache). Raises CounterUnavailable when the cache
-        fails (RedisError) or cannot keep the key (it vanished twice between add and incr); ValueError for
-        a naive `now`. Any other error of the cache backend propagates as it is.
+        Concurrent hits, from any thread or worker, each get a distinct value: on Redis one script (INCR,
+        and the key's expiry with the window's first hit: one round trip), elsewhere `cache.add` then
+        `cache.incr`, both atomic on LocMemCache. Raises CounterUnavailable when the cache fails
+        (RedisError) or cannot keep the key (it vanished twice between add and incr); ValueError for a
+        naive `now`. Any other error of the cache backend propagates as it is.
         """
         key = self.key(ident, now)
         window_end = self.window_end(now)
         timeout = math.ceil((window_end - now).total_seconds()) + EXPIRY_MARGIN
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            try:
+                full_key = backend.make_and_validate_key(key)
+                client = cast(Any, backend)._cache.get_client(full_key, write=True)
+                value = int(_registered(client, _HIT_LUA)(keys=[full_key], args=[timeout], client=client))
+            except RedisError as exc:
+                raise CounterUnavailable(f"counter {self.name} unavailable: {type(exc).__name__}") from exc
+            return Count(value=value, window_end=window_end)
         value = self._add_and_incr(key, timeout)
         if value == 1:
             # The window's first hit: if INCR recreated a key that expired after EXISTS, it did so
@@ -193,34 +213,58 @@ class Taken:
         return max(1, math.ceil(self.wait))
 
 
-# GCRA on one stored number, the "theoretical arrival time" (TAT): the moment the allowance would be full
-# again. Taking a unit moves it one interval later; it is granted while the TAT stays within `burst`
-# intervals of now. A negative cost gives a unit back. The key expires when the allowance is full again, so
-# an idle ident costs nothing and every count decays to zero by itself.
-# Arguments: now, interval, burst * interval, cost (all seconds), write ('1', or '0' to only look);
-# returns {granted (0 or 1), units left, seconds to wait}.
+# GCRA on one stored number per key, the "theoretical arrival time" (TAT): the moment the allowance would be
+# full again. Taking a unit moves it one interval later; it is granted while the TAT stays within `burst`
+# intervals of now. A negative cost gives a unit back; the cost "refill" deletes the key. The key expires
+# when the allowance is full again, so an idle ident costs nothing and every count decays to zero by itself.
+# Several keys at once (a guess takes from two or three allowances): all of them or none, in one round trip.
+# Arguments: now, write ('1', or '0' to only look), then per key its interval, burst * interval and cost
+# (seconds). Returns {granted (0 or 1), the fewest units left (before a refused or a look, after a write),
+# the seconds until every refusing key has a unit again}.
 _GCRA_LUA = """
 local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local capacity = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local write = ARGV[5] == '1'
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if tat < now then tat = now end
-local new = tat + cost
-if new - now > capacity + 1e-6 then
-  return {0, tostring((capacity - (tat - now)) / interval), tostring(new - now - capacity)}
+local write = ARGV[2] == '1'
+local refused, wait, left = false, 0, nil
+local news = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[3 * i])
+  local capacity = tonumber(ARGV[3 * i + 1])
+  local units
+  if ARGV[3 * i + 2] == 'refill' then
+    news[i] = false
+    units = capacity / interval
+  else
+    local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+    if tat < now then tat = now end
+    local new = tat + tonumber(ARGV[3 * i + 2])
+    news[i] = new
+    if new - now > capacity + 1e-6 then
+      refused = true
+      wait = math.max(wait, new - now - capacity)
+      units = (capacity - (tat - now)) / interval
+    elseif write then
+      units = (capacity - math.max(new - now, 0)) / interval
+    else
+      units = (capacity - (tat - now)) / interval
+    end
+  end
+  if left == nil or units < left then left = units end
 end
-if not write then
-  return {1, tostring((capacity - (tat - now)) / interval), '0'}
+if refused then return {0, tostring(left), tostring(wait)} end
+if write then
+  for i = 1, #KEYS do
+    local new = news[i]
+    if not new or new <= now then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('SET', KEYS[i], string.format('%.17g', new), 'PX', math.ceil((new - now) * 1000) + 1000)
+    end
+  end
 end
-if new <= now then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], string.format('%.17g', new), 'PX', math.ceil((new - now) * 1000) + 1000)
-end
-return {1, tostring((capacity - math.max(new - now, 0)) / interval), '0'}
+return {1, tostring(left), '0'}
 """
+#: What `apply` costs one allowance: a unit, a unit given back, or all of them back.
+TAKE, GIVE_BACK, REFILL = "take", "give back", "refill"
 
 #: LocMemCache lives in this process: one lock makes its read-modify-write atomic across threads.
 _LOCMEM_LOCK = threading.Lock()
@@ -265,18 +309,15 @@ class Allowance:
 
         Raises CounterUnavailable when the cache fails or cannot update atomically; ValueError for a naive `now`.
         """
-        return self._apply(ident, now, self.interval, write=True)
+        return apply([(self, ident, TAKE)], now)
 
     def give_back(self, ident: str, now: datetime) -> None:
         """Return one unit (taken for an attempt that does not count). Best effort: a cache failure is logged."""
-        try:
-            self._apply(ident, now, -self.interval, write=True)
-        except CounterUnavailable as exc:
-            logger.warning("Allowance %s: could not give a unit back (%s)", self.name, exc)
+        settle([(self, ident, GIVE_BACK)], now)
 
     def peek(self, ident: str, now: datetime) -> Taken:
         """What a take would answer at `now`, taking nothing. Raises as `take`."""
-        return self._apply(ident, now, self.interval, write=False)
+        return apply([(self, ident, TAKE)], now, write=False)
 
     def refill(self, ident: str) -> None:
         """Fill `ident`'s allowance again (an administrator lifts a lock; a success forgives). Best effort."""
@@ -285,50 +326,104 @@ class Allowance:
         except RedisError as exc:
             logger.warning("Allowance %s: could not refill (%s)", self.name, type(exc).__name__)
 
-    def _apply(self, ident: str, now: datetime, cost: float, *, write: bool) -> Taken:
-        if now.tzinfo is None or now.utcoffset() is None:
-            raise ValueError("allowances need an aware datetime")
-        moment = now.timestamp()
-        capacity = self.burst * self.interval
-        key = self.key(ident)
-        backend = caches["default"]  # the backend itself, not the thread's proxy
-        if isinstance(backend, RedisCache):
-            try:
-                client = cast(Any, backend)._cache.get_client(key, write=True)  # Django's RedisCacheClient
-                granted, left, wait = client.eval(
-                    _GCRA_LUA,
-                    1,
-                    backend.make_and_validate_key(key),
-                    repr(moment),
-                    repr(self.interval),
-                    repr(capacity),
-                    repr(cost),
-                    "1" if write else "0",
-                )
-            except RedisError as exc:
-                raise CounterUnavailable(f"allowance {self.name} unavailable: {type(exc).__name__}") from exc
-            return Taken(granted=bool(int(granted)), left=math.floor(float(left) + 1e-9), wait=float(wait))
-        if isinstance(backend, LocMemCache):
-            with _LOCMEM_LOCK:
-                return self._apply_locally(backend, key, moment, capacity, cost, write=write)
-        raise CounterUnavailable(f"allowance {self.name}: {type(backend).__name__} cannot update a key atomically")
-
-    def _apply_locally(
-        self, backend: LocMemCache, key: str, moment: float, capacity: float, cost: float, *, write: bool
-    ) -> Taken:
-        """The Lua script's arithmetic, for LocMemCache (the caller holds the lock)."""
-        tat = max(float(backend.get(key, 0.0)), moment)
-        new = tat + cost
-        if new - moment > capacity + 1e-6:  # as the Lua script: float sums must not cost a unit
-            return Taken(granted=False, left=self._units(capacity - (tat - moment)), wait=new - moment - capacity)
-        if not write:
-            return Taken(granted=True, left=self._units(capacity - (tat - moment)), wait=0.0)
-        if new <= moment:
-            backend.delete(key)
-        else:
-            backend.set(key, new, timeout=math.ceil(new - moment) + 1)
-        return Taken(granted=True, left=self._units(capacity - max(new - moment, 0.0)), wait=0.0)
+    def _cost(self, change: str) -> float | None:
+        """Seconds of allowance `change` costs (None: a refill)."""
+        return {TAKE: self.interval, GIVE_BACK: -self.interval, REFILL: None}[change]
 
     def _units(self, seconds: float) -> int:
         """Whole units in `seconds` of allowance (a float's rounding never costs a unit)."""
         return math.floor(seconds / self.interval + 1e-9)
+
+
+def apply(changes: Sequence[tuple[Allowance, str, str]], now: datetime, *, write: bool = True) -> Taken:
+    """Apply each (allowance, ident, TAKE | GIVE_BACK | REFILL) at `now`, all of them or none, atomically.
+
+    Granted when no TAKE finds its allowance empty; else nothing is written, and `wait` is the time until
+    every refusing allowance has a unit again (the Retry-After that is true). `left` is the fewest units
+    left over the allowances (after the changes when written). `write=False` only looks. One Lua script on
+    Redis (one round trip); a process lock on LocMemCache.
+
+    Raises CounterUnavailable when the cache fails or cannot update atomically; ValueError for a naive `now`
+    or no changes.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("allowances need an aware datetime")
+    if not changes:
+        raise ValueError("nothing to apply")
+    moment = now.timestamp()
+    backend = caches["default"]  # the backend itself, not the thread's proxy
+    if isinstance(backend, RedisCache):
+        arguments: list[str] = [repr(moment), "1" if write else "0"]
+        for allowance, _ident, change in changes:
+            cost = allowance._cost(change)
+            arguments += [
+                repr(allowance.interval),
+                repr(allowance.burst * allowance.interval),
+                "refill" if cost is None else repr(cost),
+            ]
+        keys = [backend.make_and_validate_key(allowance.key(ident)) for allowance, ident, _change in changes]
+        try:
+            client = cast(Any, backend)._cache.get_client(keys[0], write=True)  # Django's RedisCacheClient
+            granted, left, wait = _registered(client, _GCRA_LUA)(keys=keys, args=arguments, client=client)
+        except RedisError as exc:
+            names = ", ".join(allowance.name for allowance, _ident, _change in changes)
+            raise CounterUnavailable(f"allowance {names} unavailable: {type(exc).__name__}") from exc
+        return Taken(granted=bool(int(granted)), left=math.floor(float(left) + 1e-9), wait=float(wait))
+    if isinstance(backend, LocMemCache):
+        with _LOCMEM_LOCK:
+            return _apply_locally(backend, changes, moment, write=write)
+    raise CounterUnavailable(f"allowances: {type(backend).__name__} cannot update a key atomically")
+
+
+def settle(changes: Sequence[tuple[Allowance, str, str]], now: datetime) -> None:
+    """`apply` GIVE_BACK and REFILL changes, best effort: a cache failure is logged, not raised."""
+    try:
+        apply(changes, now)
+    except CounterUnavailable as exc:
+        logger.warning("Allowances: could not give units back (%s)", exc)
+
+
+def _registered(client: Any, source: str) -> Any:
+    """`source` as a redis-py script: run with EVALSHA, so its text is not sent with every call (redis-py
+    loads it again when a server does not know it). Registered once; each call passes the thread's client
+    (a race registers it twice: harmless)."""
+    script = _SCRIPTS.get(source)
+    if script is None:
+        script = _SCRIPTS[source] = client.register_script(source)
+    return script
+
+
+_SCRIPTS: dict[str, Any] = {}
+
+
+def _apply_locally(
+    backend: LocMemCache, changes: Sequence[tuple[Allowance, str, str]], moment: float, *, write: bool
+) -> Taken:
+    """The Lua script's arithmetic, for LocMemCache (the caller holds the lock)."""
+    refused, wait, left = False, 0.0, math.inf
+    news: list[float | None] = []
+    for allowance, ident, change in changes:
+        capacity = allowance.burst * allowance.interval
+        cost = allowance._cost(change)
+        if cost is None:
+            news.append(None)
+            units = capacity
+        else:
+            tat = max(float(backend.get(allowance.key(ident), 0.0)), moment)
+            new = tat + cost
+            news.append(new)
+            if new - moment > capacity + 1e-6:  # as the Lua script: float sums must not cost a unit
+                refused, wait = True, max(wait, new - moment - capacity)
+                units = capacity - (tat - moment)
+            else:
+                units = capacity - (max(new - moment, 0.0) if write else tat - moment)
+        left = min(left, allowance._units(units))
+    if refused:
+        return Taken(granted=False, left=int(left), wait=wait)
+    if write:
+        for (allowance, ident, _change), tat_after in zip(changes, news, strict=True):
+            if tat_after is None or tat_after <= moment:
+                backend.delete(allowance.key(ident))
+            else:
+                backend.set(allowance.key(ident), tat_after, timeout=math.ceil(tat_after - moment) + 1)
+    return Taken(granted=True, left=int(left), wait=0.0)

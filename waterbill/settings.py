@@ -232,7 +232,7 @@ if CACHE_URL:
         raise ImproperlyConfigured(f"CACHE_URL must be a redis://, rediss:// or unix:// URL, not {CACHE_URL!r}")
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "waterbill.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "waterbill",
             # Bounded like the SMS call: a stalled Redis must not hang requests.

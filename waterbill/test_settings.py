@@ -25,7 +25,7 @@ AFTER_RESPONSE_INLINE = True
 if os.environ.get("WATERBILL_TEST_REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "waterbill.cache.RedisCache",
             "LOCATION": os.environ["WATERBILL_TEST_REDIS_URL"],
             "KEY_PREFIX": "waterbill-test",
         }

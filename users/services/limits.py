@@ -28,7 +28,7 @@ from users.exceptions import (
 )
 from users.models import ActivationToken, VerificationCode
 from users.phone import mask_phone
-from waterbill.counters import Allowance, CounterUnavailable, WindowCounter
+from waterbill.counters import GIVE_BACK, REFILL, TAKE, Allowance, CounterUnavailable, WindowCounter, apply, settle
 from waterbill.errors import DomainError
 from waterbill.throttling import network_of
 
@@ -105,18 +105,19 @@ class Attempt:
 
     def undo(self) -> None:
         """Give back every unit of this attempt (it was refused before the guess was checked)."""
-        for _kind, allowance, ident in self.counted:
-            allowance.give_back(ident, self.now)
+        settle([(allowance, ident, GIVE_BACK) for _kind, allowance, ident in self.counted], self.now)
 
     def forgive(self) -> None:
         """A right guess: it does not count, and the number's earlier failures from this address are forgiven
         (those from elsewhere stay counted in the number's allowance: the owner getting in must not refill a
-        stranger's guesses)."""
-        for kind, allowance, ident in self.counted:
-            if kind == "phone-address":
-                allowance.refill(ident)
-            else:
-                allowance.give_back(ident, self.now)
+        stranger's guesses). One round trip to the cache, like the count."""
+        settle(
+            [
+                (allowance, ident, REFILL if kind == "phone-address" else GIVE_BACK)
+                for kind, allowance, ident in self.counted
+            ],
+            self.now,
+        )
 
 
 @dataclass(frozen=True)
@@ -153,36 +154,26 @@ class Guesses:
     def count(self, phone: str, client_ip: str | None, now: datetime) -> Attempt:
         """Count a guess on `phone` from `client_ip` before it is checked; `forgive()` it when it is right.
 
-        Counted first: checked-then-counted, parallel guesses would all pass before any was counted. A refused
-        guess is given back, so a locked address cannot add to a number's counts.
+        Counted first: checked-then-counted, parallel guesses would all pass before any was counted. Every
+        allowance or none: a refused guess takes nothing, so a locked address cannot add to a number's counts.
         Raises this path's lock error (with retry_after) when an allowance is empty, LimitsUnavailable when the
         cache cannot count.
         """
         address = network_of(client_ip) if client_ip else "unknown"  # an IPv6 client as its /64
         limits = [("address", address)] if client_ip and self.per_address else []
         limits += [("phone-address", f"{phone}|{address}"), ("phone", phone)]
-        counted: list[tuple[str, Allowance, str]] = []
-        for kind, ident in limits:
-            allowance = self.allowance(kind)
-            try:
-                taken = allowance.take(ident, now)
-            except CounterUnavailable as exc:
-                logger.error("Shared cache unreachable, %s refused: %s", self.path, exc)
-                Attempt(counted, now).undo()
-                raise LimitsUnavailable() from exc
-            if not taken.granted:
-                Attempt(counted, now).undo()
-                logger.warning("%s refused for %s: too many wrong guesses (%s)", self.path, mask_phone(phone), kind)
-                raise self.error(retry_after=self._wait(limits, now))
-            counted.append((kind, allowance, ident))
-        return Attempt(counted, now)
-
-    def _wait(self, limits: list[tuple[str, str]], now: datetime) -> int:
-        """Seconds until a guess on every one of `limits` would pass: the Retry-After that is true."""
+        counted = [(kind, self.allowance(kind), ident) for kind, ident in limits]
         try:
-            return max(self.allowance(kind).peek(ident, now).retry_after() for kind, ident in limits)
+            # All of them or none, in one round trip: a refused guess takes nothing.
+            taken = apply([(allowance, ident, TAKE) for _kind, allowance, ident in counted], now)
         except CounterUnavailable as exc:
+            logger.error("Shared cache unreachable, %s refused: %s", self.path, exc)
             raise LimitsUnavailable() from exc
+        if not taken.granted:
+            logger.warning("%s refused for %s: too many wrong guesses", self.path, mask_phone(phone))
+            # The wait is until every empty allowance has a unit again: the Retry-After that is true.
+            raise self.error(retry_after=taken.retry_after())
+        return Attempt(counted, now)
 
     def state(self, phone: str, now: datetime) -> tuple[int, DomainError | None]:
         """`phone`'s allowance on this path from every address: the wrong guesses it has left, and the lock
