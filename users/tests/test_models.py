@@ -89,3 +89,18 @@ def test_live_tokens_exclude_used_expired_and_exhausted() -> None:
     ActivationTokenFactory(used_at=live.created_at)
     ActivationTokenFactory(attempts=5)
     assert list(ActivationToken.objects.live(live.created_at)) == [live]
+
+
+def test_the_request_path_loads_the_same_user_as_the_orm() -> None:
+    """User.objects.for_request (every authenticated request) gives what `get(pk=...)` gives, field by field,
+    times included (text on SQLite, converted)."""
+    user = UserFactory(first_name="Ndéyé", last_name="Mbarga")
+    loaded = User.objects.for_request(user.pk)
+    expected = User.objects.get(pk=user.pk)
+    assert loaded is not None
+    assert {f.attname: getattr(loaded, f.attname) for f in User._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in User._meta.concrete_fields
+    }
+    assert loaded.date_joined.tzinfo is not None
+    assert not loaded._state.adding
+    assert User.objects.for_request(user.pk + 1000) is None
