@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import multiprocessing
 import os
 import re
@@ -24,7 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,17 +68,29 @@ def hash_rate(env: dict[str, str], seconds: float = 8.0) -> tuple[float, float]:
     return sum(counts) / seconds, 1000 * sum(cpus) / sum(counts)
 
 
-def locust(base: str, user_class: str, users: int, seconds: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
-    """Run Locust headless; per request name: requests/s, p50/p95/p99 (ms), failures."""
+def locust(
+    base: str, user_class: str, users: int, seconds: int, env: dict[str, str], failures: Counter[str] | None = None
+) -> dict[str, dict[str, float]]:
+    """Run Locust headless; per request name: requests/s, p50/p95/p99 (ms), failures. With `failures`, also
+    tally the failed requests as "NAME: STATUS CODE" (e.g. "register: 503 sms_busy")."""
     with tempfile.TemporaryDirectory() as tmp:
         prefix = f"{tmp}/run"
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
              "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s", "--host", base,
+             # Requests under way when the time is up finish (a hanging provider's take 7 s), instead of being
+             # cut and tallied as failures with no status.
+             "--stop-timeout", "15",
              "--csv", prefix, "--only-summary", "--loglevel", "WARNING", user_class],
             cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+        if failures is not None:
+            for failure in csv.DictReader(open(f"{prefix}_failures.csv")):
+                found = re.search(r"(\d{3}) (\w+)", failure["Error"])
+                failures[f"{failure['Name']}: {found.group(0) if found else failure['Error'][:60]}"] += int(
+                    failure["Occurrences"]
+                )
     return {
         row["Name"]: {
             "rps": float(row["Requests/s"]),
@@ -90,36 +105,53 @@ def locust(base: str, user_class: str, users: int, seconds: int, env: dict[str, 
     }
 
 
+@dataclass(frozen=True)
+class Provider:
+    """How the stub provider answers during a load phase."""
+
+    label: str
+    latency: float = 0.0  # seconds before accepting
+    hang: float = 0.0  # > 0: answer only after this many seconds (past the backends' 7 s read timeout)
+
+    def apply(self, stub: StubSmsProvider) -> None:
+        stub.state.mode = "hang" if self.hang else "accept"
+        stub.state.hang_seconds = self.hang
+        stub.state.latency = self.latency
+
+
 def under_sign_up_load(
-    base: str, stub: StubSmsProvider, latency: float, sign_ups: int, readers: int, seconds: int, env: dict[str, str]
-) -> dict[str, dict[str, float]]:
-    """`sign_ups` clients signing up with the provider answering after `latency` s, and meanwhile `readers` clients
-    on GET /users/me/ and 2 logging in every 0.2 s: the figures of each, by request name."""
-    stub.state.latency = latency
+    base: str, stub: StubSmsProvider, provider: Provider, sign_ups: int, readers: int, seconds: int,
+    env: dict[str, str],
+) -> tuple[dict[str, dict[str, float]], Counter[str]]:
+    """`sign_ups` clients signing up while the provider answers as `provider` says, and meanwhile `readers`
+    clients on GET /users/me/ and 2 logging in every 0.2 s (with accounts made before: BENCH_ACCOUNTS): the
+    figures of each, by request name, and the failed requests by status and code."""
+    provider.apply(stub)
     results: dict[str, dict[str, float]] = {}
+    failures: Counter[str] = Counter()
     phases = [("RegisterUser", sign_ups), ("MeUser", readers), ("LoginUser", 2)]
     threads = [
-        threading.Thread(target=lambda c=cls, n=n: results.update(locust(base, c, n, seconds, env)))
+        threading.Thread(target=lambda c=cls, n=n: results.update(locust(base, c, n, seconds, env, failures)))
         for cls, n in phases
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    # The readers' own set-up sign-ups are named apart in the locustfile: before, their few "register" rows
-    # could overwrite the sign-up clients' ones here (dicts merged by request name), and the phase reported
-    # the readers' 8 set-up sign-ups as its rate.
-    return results
+    Provider("accept").apply(stub)
+    return results, failures
 
 
 PASSWORD = "Bench-Eau-potable-2026"  # noqa: S105 -- the throwaway bench accounts' password
 
 
-def server_cpu(base: str, stub: StubSmsProvider, cpu: ServerCpu, accounts: int, reads: int) -> dict[str, Cost]:
+def server_cpu(
+    base: str, stub: StubSmsProvider, cpu: ServerCpu, accounts: int, reads: int
+) -> tuple[dict[str, Cost], dict[str, dict[str, str]]]:
     """The server's CPU milliseconds per request, each operation measured on its own from `CORES` clients:
     `accounts` sign-ups, their activations (with the sign-up token), each one's first GET /users/me/, a login
     to each; `reads` GET /users/me/ and as many bare views. Returns them by name, with "onboarding" = register
-    + activate + first me, as one customer's first minute costs."""
+    + activate + first me, as one customer's first minute costs; and each account's token pair, by phone."""
     phones = [f"+2376995{n:05d}" for n in range(accounts)]
     tokens: dict[str, str] = {}
     pairs: dict[str, dict[str, str]] = {}
@@ -160,7 +192,7 @@ def server_cpu(base: str, stub: StubSmsProvider, cpu: ServerCpu, accounts: int, 
     figures["bare"] = per_request(cpu, lambda: in_threads(CORES, list(range(reads)), get("/bench/bare/", {})))
     steps = [figures[name] for name in ("register", "activate", "first me")]
     figures["onboarding"] = Cost(sum(step.web for step in steps), sum(step.database for step in steps))
-    return figures
+    return figures, pairs
 
 
 def peak_memory_mib(pids: list[int]) -> list[float]:
@@ -179,16 +211,21 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="clients for the bare view and /users/me/")
     parser.add_argument("--sms-latency", type=float, default=0.0, help="seconds the stub provider takes to accept")
     parser.add_argument("--slow-latency", type=float, default=1.0, help="the provider's latency in the slow phase, s")
+    parser.add_argument("--slower-latency", type=float, default=5.0, help="the provider's latency in the slower phase")
+    parser.add_argument("--hang", type=float, default=10.0, help="seconds the hanging provider takes to answer (past"
+                        " the backends' 7 s read timeout)")
     parser.add_argument("--sign-up-clients", type=int, default=32, help="sign-up clients in the sign-up load phases")
     parser.add_argument("--plot", metavar="PNG", help="also measure at several concurrencies and plot")
     parser.add_argument("--cpu-accounts", type=int, default=150, help="sign-ups (then activations, logins) in the"
                         " server-CPU phases; 4x as many /users/me/ and bare views")
     parser.add_argument("--cpu-only", action="store_true", help="only the raw hash and the server-CPU phases")
+    parser.add_argument("--load-only", action="store_true", help="skip the bare view, register alone and the flow")
     args = parser.parse_args()
 
     env = production_like_env("waterbill_bench", DJANGO_SETTINGS_MODULE="bench.settings")
     hashes_per_second, hash_cpu_ms = hash_rate(env)
 
+    accounts_file = Path(tempfile.mkdtemp()) / "accounts.json"
     with StubSmsProvider() as stub:
         stub.state.latency = args.sms_latency
         env["TWILIO_API_URL"] = env["STUB_URL"] = stub.url
@@ -196,22 +233,24 @@ def main() -> int:
         cpu = ServerCpu(gunicorn.pid, urlsplit(env["DATABASE_URL"]).path.lstrip("/"))
         try:
             locust(base, "BareUser", 2, 3, env)  # warm-up: imports, connections
-            server = server_cpu(base, stub, cpu, args.cpu_accounts, 4 * args.cpu_accounts)
+            server, pairs = server_cpu(base, stub, cpu, args.cpu_accounts, 4 * args.cpu_accounts)
             if args.cpu_only:
                 print_server_cpu(server, hash_cpu_ms, args.cpu_accounts)
                 return 0
-            bare = locust(base, "BareUser", args.concurrency, args.duration, env)["bare view"]
+            made = list(pairs)
+            accounts_file.write_text(json.dumps({
+                "readers": [pairs[phone]["access"] for phone in made[: max(args.concurrency, 16)]],
+                "logins": made[-2:],
+            }))
+            env["BENCH_ACCOUNTS"] = str(accounts_file)
             me = locust(base, "MeUser", args.concurrency, args.duration, env)["me"]
-            register = locust(base, "RegisterUser", CORES, args.duration, env)["register"]
-            flow = locust(base, "OnboardingUser", CORES * 2, args.duration, env)
+            if args.load_only:
+                bare, register, flow = _empty(), _empty(), {}
+            else:
+                bare = locust(base, "BareUser", args.concurrency, args.duration, env)["bare view"]
+                register = locust(base, "RegisterUser", CORES, args.duration, env)["register"]
+                flow = locust(base, "OnboardingUser", CORES * 2, args.duration, env)
             login_alone = locust(base, "LoginUser", 2, args.duration, env)["login"]
-            loaded = {
-                latency: under_sign_up_load(
-                    base, stub, latency, args.sign_up_clients, args.concurrency, args.duration, env
-                )
-                for latency in (args.sms_latency, args.slow_latency)
-            }
-            stub.state.latency = args.sms_latency
             curves: dict[str, list[tuple[int, dict[str, float]]]] = {"me": [], "register": []}
             if args.plot:
                 for level in (1, 2, 4, 8, 16):
@@ -219,6 +258,19 @@ def main() -> int:
                     curves["register"].append(
                         (level, locust(base, "RegisterUser", level, max(8, args.duration // 2), env)["register"])
                     )
+            # The hanging provider last: it opens the circuit breaker for what would follow.
+            providers = [
+                Provider(f"SMS {args.sms_latency * 1000:.0f} ms", latency=args.sms_latency),
+                Provider(f"SMS {args.slow_latency * 1000:.0f} ms", latency=args.slow_latency),
+                Provider(f"SMS {args.slower_latency * 1000:.0f} ms", latency=args.slower_latency),
+                Provider(f"SMS hanging {args.hang:g} s", hang=args.hang),
+            ]
+            loaded = {
+                provider.label: under_sign_up_load(
+                    base, stub, provider, args.sign_up_clients, args.concurrency, args.duration, env
+                )
+                for provider in providers
+            }
             memory = peak_memory_mib(worker_pids(gunicorn.pid))
         finally:
             gunicorn.send_signal(signal.SIGTERM)
@@ -240,25 +292,30 @@ def main() -> int:
         if name in flow:
             row(f"{name} in onboarding flow ({CORES * 2})", flow[name])
     row("login alone (2, every 0.2 s)", login_alone)
-    for latency, stats in loaded.items():
-        phase = f"{args.sign_up_clients} sign-ups, SMS {latency * 1000:.0f} ms"
-        row(f"register ({phase})", stats.get("register", {}) or _empty())
+    for label, (stats, _failures) in loaded.items():
+        row(f"register ({args.sign_up_clients}, {label})", stats.get("register", {}) or _empty())
         row(f"  me ({args.concurrency}) meanwhile", stats.get("me", {}) or _empty())
         row("  login (2) meanwhile", stats.get("login", {}) or _empty())
-    fast, slow = (loaded[args.sms_latency], loaded[args.slow_latency])
+    for label, (stats, failures) in loaded.items():
+        succeeded = stats.get("register", _empty())
+        answers = {"register: 201": int(succeeded.get("requests", 0)) - int(succeeded["failures"]), **failures}
+        print(f"answers, {label}: " + ", ".join(f"{key} x{count}" for key, count in sorted(answers.items()) if count))
+    (fast, _), (slow, _) = (loaded[providers[0].label], loaded[providers[1].label])
     if "register" in fast and "register" in slow:
-        print(f"ratio sign-ups/s SMS {args.slow_latency:g} s / SMS {args.sms_latency:g} s:"
+        print(f"ratio sign-ups/s {providers[1].label} / {providers[0].label}:"
               f" {slow['register']['rps'] / max(fast['register']['rps'], 1e-9):.2f}   (target >= 0.7)")
-    if "me" in slow:
-        print(f"ratio me p99 under slow sign-ups / alone: {slow['me']['p99'] / max(me['p99'], 1e-9):.2f}"
-              f"   (target <= 3)")
-    if "login" in slow:
-        print(f"ratio login p99 under slow sign-ups / alone:"
-              f" {slow['login']['p99'] / max(login_alone['p99'], 1e-9):.2f}")
+    for provider in providers[1:]:
+        stats, _ = loaded[provider.label]
+        if "me" in stats:
+            ratio = stats["me"]["p99"] / max(me["p99"], 1e-9)
+            print(f"ratio me p99 under sign-ups, {provider.label} / alone: {ratio:.2f}   (target <= 3)")
+        if "login" in stats:
+            print(f"ratio login p99 under sign-ups, {provider.label} / alone:"
+                  f" {stats['login']['p99'] / max(login_alone['p99'], 1e-9):.2f}")
     print(f"password hasher, raw, {CORES} processes: {hashes_per_second:.1f} hashes/s "
           f"({1000 * CORES / hashes_per_second:.0f} ms per hash per core)")
     print(f"ratio register / hash ceiling: {register['rps'] / hashes_per_second:.2f}   (target >= 0.85)")
-    print(f"ratio me / bare view:          {me['rps'] / bare['rps']:.2f}   (target >= 0.60)")
+    print(f"ratio me / bare view:          {me['rps'] / max(bare['rps'], 1e-9):.2f}   (target >= 0.60)")
     print_server_cpu(server, hash_cpu_ms, args.cpu_accounts)
     print("peak memory per worker (VmHWM): " + ", ".join(f"{m:.0f} MiB" for m in memory))
     print(f"p99 under load: activate {flow.get('activate', {}).get('p99', float('nan')):.0f} ms (onboarding flow), "
@@ -292,7 +349,7 @@ def print_server_cpu(costs: dict[str, Cost], hash_ms: float, accounts: int) -> N
 
 
 def _empty() -> dict[str, float]:
-    return {"rps": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "failures": 0}
+    return {"rps": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "requests": 0, "failures": 0}
 
 
 def plot(path: str, curves: dict[str, list[tuple[int, dict[str, float]]]], bare_rps: float, hash_rps: float) -> None:

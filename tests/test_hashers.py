@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, get_hasher, identify_hasher, make_password
 
+from tests.conftest import settings_printed
 from users.hashers import Argon2idHasher
 from waterbill import settings as production
 from waterbill.hashers import BoundedArgon2idHasher, hash_slots
@@ -70,7 +71,8 @@ def test_make_password_and_check_password_take_a_slot(
     events: list[str] = []
 
     class Recorder:
-        def wait(self) -> Recorder:
+        def wait(self, *, first: bool = False) -> Recorder:
+            events.append("first" if first else "in turn")
             return self
 
         def __enter__(self) -> None:
@@ -90,9 +92,9 @@ def test_make_password_and_check_password_take_a_slot(
     monkeypatch.setattr(Argon2idHasher, "encode", hash_inside(Argon2idHasher.encode))
     monkeypatch.setattr(Argon2idHasher, "verify", hash_inside(Argon2idHasher.verify))
     encoded = make_password(PASSWORD)
-    assert events == ["take", "hash", "give back"]
+    assert events == ["in turn", "take", "hash", "give back"]
     assert check_password(PASSWORD, encoded)
-    assert events == ["take", "hash", "give back"] * 2
+    assert events == ["in turn", "take", "hash", "give back", "first", "take", "hash", "give back"]
 
 
 @pytest.mark.parametrize("size", [1, 2])
@@ -128,7 +130,47 @@ def test_a_thread_waiting_for_a_slot_does_not_hash(production_hashers: None, set
     thread.join()
 
 
-def test_the_default_is_the_cores_this_process_may_use() -> None:
+def test_the_default_shares_the_cores_this_process_may_use_among_the_workers() -> None:
     import os
 
-    assert production.PASSWORD_HASH_CONCURRENCY == len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
+    assert production.PASSWORD_HASH_CONCURRENCY == max(1, cores // 2)  # WEB_CONCURRENCY's default, 2 workers
+    one_worker = settings_printed(
+        "import waterbill.settings as s; print(s.PASSWORD_HASH_CONCURRENCY)", DJANGO_DEBUG="1", WEB_CONCURRENCY="1"
+    )
+    assert one_worker.stdout.strip() == str(cores), one_worker.stderr
+    many = settings_printed(
+        "import waterbill.settings as s; print(s.PASSWORD_HASH_CONCURRENCY)", DJANGO_DEBUG="1", WEB_CONCURRENCY="64"
+    )
+    assert many.stdout.strip() == "1", many.stderr  # at least one slot per worker
+
+
+def test_a_waiting_verification_takes_the_next_slot_before_waiting_new_hashes(
+    production_hashers: None, settings: Any
+) -> None:
+    """A login during a sign-up flood: its verification passes the queued encodes, one slot being held."""
+    settings.PASSWORD_HASH_CONCURRENCY = 1
+    encoded = make_password(PASSWORD)
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def run(kind: str) -> None:
+        if kind == "encode":
+            make_password(PASSWORD)
+        else:
+            check_password(PASSWORD, encoded)
+        with lock:
+            order.append(kind)
+
+    with hash_slots().enter():
+        encodes = [threading.Thread(target=run, args=("encode",)) for _ in range(3)]
+        for thread in encodes:
+            thread.start()
+        time.sleep(0.2)  # the encodes wait for the slot
+        verification = threading.Thread(target=run, args=("verify",))
+        verification.start()
+        time.sleep(0.2)
+    for thread in [*encodes, verification]:
+        thread.join(timeout=10)
+    assert order[0] == "verify"
+    assert sorted(order) == ["encode", "encode", "encode", "verify"]

@@ -23,6 +23,7 @@ class Bulkhead:
             raise ValueError(f"a bulkhead has at least one slot, not {size}")
         self.size = size
         self._in_flight = 0
+        self._first_waiting = 0
         self._freed = threading.Condition()
 
     @property
@@ -44,10 +45,18 @@ class Bulkhead:
         yield from self._holding()
 
     @contextmanager
-    def wait(self) -> Iterator[None]:
-        """Hold a slot for the duration of the block, waiting for one to be free."""
+    def wait(self, *, first: bool = False) -> Iterator[None]:
+        """Hold a slot for the duration of the block, waiting for one to be free. A `first` caller takes the next
+        free slot before every other waiter (a customer logging in before a flood of sign-ups)."""
         with self._freed:
-            self._freed.wait_for(lambda: self._in_flight < self.size)
+            if first:
+                self._first_waiting += 1
+                try:
+                    self._freed.wait_for(lambda: self._in_flight < self.size)
+                finally:
+                    self._first_waiting -= 1
+            else:
+                self._freed.wait_for(lambda: self._in_flight < self.size and not self._first_waiting)
             self._in_flight += 1
         yield from self._holding()
 
@@ -57,7 +66,8 @@ class Bulkhead:
         finally:
             with self._freed:
                 self._in_flight -= 1
-                self._freed.notify()
+                # Every waiter looks: the one woken alone could be an ordinary one that must let a first one pass.
+                self._freed.notify_all()
 
 
 _shared: dict[tuple[str, int], Bulkhead] = {}

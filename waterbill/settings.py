@@ -12,7 +12,7 @@ from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
 from waterbill.env import env_bool, env_count, env_int, env_limit, env_list, env_rate, env_seconds, env_str
-from waterbill.server import AFTER_RESPONSE_THREADS, DEFAULT_THREADS
+from waterbill.server import AFTER_RESPONSE_THREADS, DEFAULT_THREADS, DEFAULT_WORKERS
 from waterbill.server import threads as gunicorn_threads
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -364,9 +364,14 @@ LOGGING = {
 
 # --- Server capacity (issue 10; the gunicorn side is gunicorn.conf.py, docs/operations.md "Server configuration") --
 
-# Argon2id hashes allowed to run at once in one worker process (waterbill.hashers); the others wait for a slot.
-# Default: the cores this process may run on (its CPU affinity, which a container's cpuset narrows).
-PASSWORD_HASH_CONCURRENCY = env_count("PASSWORD_HASH_CONCURRENCY", len(os.sched_getaffinity(0)) or 1)
+# Argon2id hashes allowed to run at once in one worker process (waterbill.hashers); the others wait for a slot,
+# logins first. Default: the cores this process may run on (its CPU affinity, which a container's cpuset narrows)
+# shared among the WEB_CONCURRENCY workers, at least one each: the machine hashes on as many threads as it has
+# cores, never more, and a cheap request finds a core between two hashes.
+PASSWORD_HASH_CONCURRENCY = env_count(
+    "PASSWORD_HASH_CONCURRENCY",
+    max(1, (len(os.sched_getaffinity(0)) or 1) // env_count("WEB_CONCURRENCY", DEFAULT_WORKERS)),
+)
 # Code sends in flight per process (a bulkhead): a slow provider (1 s, or hanging up to ~10 s) can hold at most
 # this many of a worker's GUNICORN_THREADS; past it a sign-up or a code is shed at once with 503 `sms_busy`
 # (Retry-After 5) instead of queueing, and the other threads keep serving users/me/ and login. Default: two
