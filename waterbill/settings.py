@@ -223,6 +223,9 @@ SMS_HOURLY_BUDGET_ACCOUNTS = env_int("SMS_HOURLY_BUDGET_ACCOUNTS", _SMS_HOURLY_T
 # Sign-up SMS (codes to never-verified numbers) per block of 1,000 consecutive numbers per clock hour: one
 # customer's five codes an hour and a neighbour's, never a range walked by a pumper (users/services/blocks.py).
 SIGNUP_SMS_PER_BLOCK_PER_HOUR = env_int("SIGNUP_SMS_PER_BLOCK_PER_HOUR", 10)
+# Days an SMS record (users.SmsRecord: number, purpose, provider, status; never the code) is kept before
+# `manage.py purge_sms_records` deletes it: numbers are personal data, kept no longer than support needs them.
+SMS_RECORD_RETENTION_DAYS = env_count("SMS_RECORD_RETENTION_DAYS", 90)
 
 # --- Cache: shared by every worker for throttles, login-failure counters and the SMS budget ----------
 

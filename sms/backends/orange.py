@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from sms.backends import http
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import (
     SmsConfigurationError,
     SmsNotProcessed,
@@ -76,8 +76,9 @@ class SmsBackend(BaseSmsBackend):
         cache.set(TOKEN_CACHE_KEY, body["access_token"], timeout=max(lifetime - 60, 30))
         return body["access_token"]
 
-    def send(self, phone: str, text: str) -> None:
-        """POST the message; return on 201. Raises SmsNumberRejected (SVC0004) or an SmsUnavailable outcome."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """POST the message; on 201, the SendResult with the request's id (the end of its `resourceURL`).
+        Raises SmsNumberRejected (SVC0004) or an SmsUnavailable outcome."""
         url = f"{self.api_url}/smsmessaging/v1/outbound/{quote(self.sender_address, safe='')}/requests"
         message = {
             "address": f"tel:{phone}",
@@ -96,7 +97,9 @@ class SmsBackend(BaseSmsBackend):
             cache.delete(TOKEN_CACHE_KEY)  # expired or revoked: one new token, one more try
         if response.status_code == 201:
             logger.info("Orange accepted the message")
-            return
+            accepted = http.json_body(response).get("outboundSMSMessageRequest") or {}
+            resource = accepted.get("resourceURL") if isinstance(accepted, dict) else None
+            return SendResult(self.name, resource.rstrip("/").rsplit("/", 1)[-1] if isinstance(resource, str) else "")
         error = (http.json_body(response).get("requestError") or {})
         exception = error.get("serviceException") or error.get("policyException") or {}
         code = exception.get("messageId") or response.status_code

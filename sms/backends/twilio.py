@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 
 from sms.backends import http
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsRecipientRefused
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,9 @@ class SmsBackend(BaseSmsBackend):
             TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token, TWILIO_FROM_NUMBER=self.from_number
         )
 
-    def send(self, phone: str, text: str) -> None:
-        """POST the message; return when Twilio answered 2xx. Raises SmsNumberRejected or SmsUnavailable."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """POST the message; on a 2xx answer, the SendResult with the message SID. Raises SmsNumberRejected or
+        SmsUnavailable."""
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         response = http.post(
             "twilio",
@@ -60,7 +61,7 @@ class SmsBackend(BaseSmsBackend):
         if 200 <= response.status_code < 300:
             sid = http.json_body(response).get("sid", "")
             logger.info("Twilio accepted message %s", sid)
-            return
+            return SendResult(self.name, str(sid))
         code = http.json_body(response).get("code")
         # Twilio's free-text message often quotes the recipient's number: keep it out of logs.
         message = f"twilio answered HTTP {response.status_code}, error {code}"
