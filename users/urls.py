@@ -17,4 +17,8 @@ urlpatterns = [
     path("users/me/password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("users/me/phone/", views.PhoneChangeView.as_view(), name="phone-change"),
     path("users/me/phone/confirm/", views.PhoneChangeConfirmView.as_view(), name="phone-change-confirm"),
+    # The providers' delivery receipts (sms.receipts.PATHS).
+    path("sms/status/twilio/", views.TwilioStatusView.as_view(), name="sms-status-twilio"),
+    path("sms/status/africastalking/", views.AfricasTalkingStatusView.as_view(), name="sms-status-africastalking"),
+    path("sms/status/orange/", views.OrangeStatusView.as_view(), name="sms-status-orange"),
 ]

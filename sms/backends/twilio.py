@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 
+from sms import receipts
 from sms.backends import http
 from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsRecipientRefused
@@ -51,11 +52,14 @@ class SmsBackend(BaseSmsBackend):
         """POST the message; on a 2xx answer, the SendResult with the message SID. Raises SmsNumberRejected or
         SmsUnavailable."""
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        form = {"To": phone, "From": self.from_number, "Body": text}
+        if callback := receipts.callback_url("twilio"):  # delivery receipts, signed with our auth token
+            form["StatusCallback"] = callback
         response = http.post(
             "twilio",
             url,
             read_timeout=self.read_timeout,
-            data={"To": phone, "From": self.from_number, "Body": text},
+            data=form,
             auth=(self.account_sid, self.auth_token),
         )
         if 200 <= response.status_code < 300:
