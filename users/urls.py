@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="register"),
     path("auth/activate/", views.ActivateView.as_view(), name="activate"),
     path("auth/activate/resend/", views.ResendActivationView.as_view(), name="activate-resend"),
+    path("auth/activate/status/", views.SignupSmsStatusView.as_view(), name="activate-status"),
     path("auth/login/", views.LoginView.as_view(), name="login"),
     path("auth/token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),

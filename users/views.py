@@ -29,6 +29,7 @@ from users.services import (
     PhoneChangeService,
     change_password,
     receipts,
+    sms_status,
 )
 from users.tokens import revoke, rotate, token_pair
 from waterbill.parsers import JSONParser
@@ -104,6 +105,30 @@ class ActivateView(PublicAPIView):
             client_ip=client_ip(request),
         )
         return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+
+
+class SignupSmsStatusView(PublicAPIView):
+    """What became of the sign-up's activation SMS: for its client only (the sign-up token), in a POST body."""
+
+    throttle_scope = "activate"  # the rate of activation: the same proof is guessed at
+
+    @extend_schema(
+        request=s.SmsStatusRequestSerializer,
+        responses={
+            200: s.SmsStatusSerializer,
+            400: bad_request("`signup_invalid`: unknown number, not pending, or wrong token (one answer for all)."),
+            429: error("`throttled` (too many requests from this address). See `Retry-After`."),
+            503: error("`service_unavailable` (the shared cache that counts the throttle)."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.SmsStatusRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = sms_status.signup_sms_status(
+            serializer.validated_data["phone"], signup_token=serializer.validated_data["signup_token"]
+        )
+        return Response(s.SmsStatusSerializer(answer).data)
 
 
 class ResendActivationView(PublicAPIView):

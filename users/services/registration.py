@@ -47,6 +47,8 @@ class Registration:
     signup_token: str
     code_expires_at: datetime
     resend_available_at: datetime
+    #: The activation SMS's status: "accepted" (the provider took it) when the sign-up answers.
+    sms_status: str = "accepted"
 
 
 def register(
@@ -110,6 +112,7 @@ def register(
         signup_token=signup_token,
         code_expires_at=token.expires_at,
         resend_available_at=now + settings.ACTIVATION_RESEND_COOLDOWN,
+        sms_status=token.sms_record.status,
     )
 
 
