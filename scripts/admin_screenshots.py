@@ -2,10 +2,10 @@
 
 Run `.venv/bin/python scripts/admin_screenshots.py [--out docs/admin] [--language fr] [--width 1280]` (needs
 Debian's `chromium`). It migrates a fresh SQLite database in a temporary directory, fills it with demo
-accounts, codes, a locked number and failed sends, and serves the project in this process on 127.0.0.1 (so
-the per-process cache that holds the locks is the one the pages read). Every request but the login page's
-carries the demo agent's session cookie and the chosen Accept-Language. Nothing outside the temporary
-directory and `--out` is touched.
+accounts, codes, a locked number and SMS (accepted, delivered, failed), and serves the project in this
+process on 127.0.0.1 (so the per-process cache that holds the locks is the one the pages read). Every
+request but the login page's carries the demo agent's session cookie and the chosen Accept-Language.
+Nothing outside the temporary directory and `--out` is touched.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ PAGES = [
     ("login.png", "/admin/login/?next=/admin/", 600),
     ("users.png", "/admin/users/user/", None),
     ("user.png", "/admin/users/user/{locked_pk}/change/", 1500),  # the whole page, permissions folded
-    ("sms-failures.png", "/admin/users/smsfailure/", None),
+    ("sms.png", "/admin/users/smsrecord/", None),
 ]
 
 
@@ -60,7 +60,7 @@ def demo_data() -> dict[str, Any]:
     from django.test import Client
     from django.utils import timezone
 
-    from users.models import ActivationToken, SmsFailure, User, VerificationCode
+    from users.models import ActivationToken, SmsRecord, User, VerificationCode
     from users.services.limits import LOGIN
 
     call_command("migrate", verbosity=0)
@@ -111,16 +111,22 @@ def demo_data() -> dict[str, Any]:
     )
     for n in range(50):  # a stranger's wrong passwords, five from each of ten addresses: the number's allowance
         LOGIN.count(locked.phone, f"10.0.0.{n // 5}", now)
-    for n, (phone, purpose, outcome, code) in enumerate(
+    for n, (phone, purpose, status, provider, code) in enumerate(
         [
-            ("+237670000103", "activation", "sms_unavailable", "SmsNotProcessed 20500"),
-            ("+237670000107", "activation", "phone_rejected", "SmsRejected 21614"),
-            ("+237670000104", "password_reset", "sms_unavailable", "SmsTimeout None"),
-            ("+237690000109", "activation", "sms_unavailable", "refused before sending"),
+            ("+237670000101", "activation", "delivered", "twilio", ""),
+            ("+237670000103", "activation", "sms_unavailable", "twilio", "20500"),
+            ("+237670000102", "password_reset", "accepted", "africastalking", ""),
+            ("+237670000107", "activation", "phone_rejected", "twilio", "21614"),
+            ("+237670000105", "activation", "undelivered", "orange", "DeliveryImpossible"),
+            ("+237670000104", "password_reset", "sms_unavailable", "orange", "timeout"),
+            ("+237690000109", "activation", "sms_unavailable", "", ""),
         ]
     ):
-        SmsFailure.objects.create(
-            phone=phone, purpose=purpose, outcome=outcome, provider_code=code, created_at=now - timedelta(hours=n)
+        SmsRecord.objects.create(
+            phone=phone, purpose=purpose, language="fr", provider=provider, status=status, provider_code=code,
+            provider_message_id=f"demo-{n}" if status not in ("sms_unavailable", "phone_rejected") else "",
+            segments=0 if status in ("sms_unavailable", "phone_rejected") else 1,
+            created_at=now - timedelta(hours=n), updated_at=now - timedelta(hours=n),
         )
     client = Client()
     client.force_login(agent)

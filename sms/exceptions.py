@@ -12,15 +12,17 @@ from __future__ import annotations
 
 
 class SmsError(Exception):
-    """A send that did not end in "accepted". `provider_code` is the provider's own error code, if any."""
+    """A send that did not end in "accepted". `provider_code` is the provider's own error code, if any;
+    `provider` the name of the backend that failed (set by BaseSmsBackend.send_message when left empty)."""
 
     #: Whether the failure says something about the provider for every send (down, slow, our account), so
     #: that it feeds the circuit breaker; a refusal tied to one recipient does not.
     provider_fault = True
 
-    def __init__(self, message: str, *, provider_code: str | int | None = None) -> None:
+    def __init__(self, message: str, *, provider_code: str | int | None = None, provider: str = "") -> None:
         super().__init__(message)
         self.provider_code = provider_code
+        self.provider = provider
 
 
 class SmsNumberRejected(SmsError):

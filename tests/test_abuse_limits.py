@@ -44,6 +44,12 @@ def answer(response: Response) -> tuple[int, str | None]:
             {"phone": "670123456", "code": "123456", "signup_token": "x"},
             (400, "code_invalid"),
         ),
+        (
+            "activate",
+            "/api/v1/auth/activate/status/",
+            {"phone": "670123456", "signup_token": "x"},
+            (400, "signup_invalid"),
+        ),
         ("resend", "/api/v1/auth/activate/resend/", {"phone": "670123456"}, (202, None)),
         ("login", "/api/v1/auth/login/", {"phone": "670123456", "password": "x"}, (401, "invalid_credentials")),
     ],

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsNotProcessed
 from tests.conftest import code_in, field_codes
-from users.models import SmsFailure, User, VerificationCode
+from users.models import SmsRecord, User, VerificationCode
 from users.services import limits
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
 from users.tokens import token_pair
@@ -76,8 +76,9 @@ def test_a_notice_that_cannot_be_sent_never_undoes_the_change(
     assert response.status_code == 200
     owner.refresh_from_db()
     assert owner.check_password("Nouveau-Robinet-77")
-    failure = SmsFailure.objects.get()
-    assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "password_notice", "sms_unavailable")
+    failure = SmsRecord.objects.get()
+    assert (failure.phone, failure.purpose, failure.status) == ("+237670123456", "password_notice", "sms_unavailable")
+    assert (failure.provider, failure.provider_code, failure.language) == ("locmem", "20500", "en")
 
 
 # --- Nothing leaks before the code is proved ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
 from tests.conftest import code_in, field_codes
-from users.models import SmsFailure, User, VerificationCode
+from users.models import SmsRecord, User, VerificationCode
 from users.services import limits
 from users.tests.factories import PASSWORD, SIGNUP_TOKEN, ActivationTokenFactory, UserFactory
 from users.tokens import token_pair
@@ -114,8 +114,8 @@ def test_a_failed_reset_sms_answers_like_an_unknown_number(api_client: APIClient
     assert response.status_code == 202
     assert set(response.json()) == {"resend_available_at"}
     assert not VerificationCode.objects.exists()  # the code counts only if its SMS went out
-    failure = SmsFailure.objects.get()  # recorded for the admin, not answered
-    assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "password_reset", "phone_rejected")
+    failure = SmsRecord.objects.get()  # recorded for the admin, not answered
+    assert (failure.phone, failure.purpose, failure.status) == ("+237670123456", "password_reset", "phone_rejected")
 
 
 def test_wrong_codes_lock_the_numbers_reset_across_requests_for_at_most_40_minutes(

@@ -34,7 +34,7 @@ def test_sign_up_answers_the_pending_user_and_code_timing(
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"user", "signup_token", "code_expires_at", "resend_available_at"}
+    assert set(body) == {"user", "signup_token", "code_expires_at", "resend_available_at", "sms_status"}
     assert body["user"]["phone"] == "+237670123456"
     assert body["user"]["is_active"] is False
     assert body["user"]["first_name"] == "Awa"

@@ -102,3 +102,11 @@ def test_the_sms_allowances_default_to_a_split_of_the_old_budget(env: dict[str, 
     )
     result = settings_printed(code, DJANGO_DEBUG="1", **env)
     assert result.stdout.strip() == expected, result.stderr
+
+
+def test_production_refuses_a_public_base_url_that_is_not_https() -> None:
+    production = {"DJANGO_SECRET_KEY": SECRET, "SMS_BACKEND": "sms.backends.twilio.SmsBackend"}
+    refused = load_settings(**production, PUBLIC_BASE_URL="http://api.waterbill.cm")
+    assert refused.returncode != 0
+    assert "PUBLIC_BASE_URL must be an https:// origin" in refused.stderr
+    assert load_settings(**production, PUBLIC_BASE_URL="https://api.waterbill.cm/").returncode == 0

@@ -13,7 +13,7 @@ from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsNotProcessed, SmsNumberRejected, SmsOutcomeUnknown
 from tests.conftest import code_in
 from users.exceptions import ResendLimitReached, SmsServiceUnavailable
-from users.models import ActivationToken, SmsFailure, User
+from users.models import ActivationToken, SmsRecord, User
 from users.services.activation import resend_activation_code
 from users.services.registration import register
 from users.tests.factories import PASSWORD, ActivationTokenFactory, UserFactory
@@ -51,7 +51,7 @@ def test_sign_ups_that_spend_their_allowance_leave_resets_and_notices_working(
     )
     assert confirmed.status_code == 200
     assert [m.phone for m in sms_outbox].count("+237699111222") == 2  # and the password notice after it
-    assert not SmsFailure.objects.filter(purpose="password_notice").exists()
+    assert SmsRecord.objects.get(purpose="password_notice").status == "accepted"
 
 
 def test_a_full_block_refuses_the_next_sign_up_in_it_and_writes_nothing_but_not_in_another_block(
@@ -65,7 +65,8 @@ def test_a_full_block_refuses_the_next_sign_up_in_it_and_writes_nothing_but_not_
     assert 0 < int(refused["Retry-After"]) <= 3600
     assert not User.objects.filter(phone="+237670000999").exists()
     assert ActivationToken.objects.count() == 2
-    assert not SmsFailure.objects.exists()  # a refusal, not a failed send
+    assert SmsRecord.objects.filter(status="accepted").count() == 2
+    assert not SmsRecord.objects.exclude(status="accepted").exists()  # a refusal, not a failed send
     assert len(sms_outbox) == 2
 
     assert sign_up(api_client, "670001000").status_code == 201  # the next block

@@ -1,4 +1,4 @@
-"""Django admin for the support desk: users (status, codes but never hashes, locks, resend), failed sends, SMS use."""
+"""Django admin for the support desk: users (status, codes but never hashes, locks, resend), every SMS, SMS use."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sms import budget
-from users.models import ActivationToken, SmsFailure, User, VerificationCode, local_minute
+from users.models import ActivationToken, SmsRecord, User, VerificationCode, local_minute
 from users.phone import MAX_INPUT_LENGTH, clean_phone
 from users.services import ActivationService, support
 from users.services.delivery import send_notice
@@ -200,16 +200,16 @@ class PhoneSearchMixin:
         return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
 
 
-@admin.register(SmsFailure)
-class SmsFailureAdmin(PhoneSearchMixin, admin.ModelAdmin):
-    """Failed sends, newest first: which number, what for, and what the provider answered; above them, this
-    hour's use of each SMS allowance (admin/users/smsfailure/change_list.html)."""
+@admin.register(SmsRecord)
+class SmsRecordAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    """Every SMS, newest first: which number, what for, through which provider, and what became of it; above
+    them, this hour's use of each SMS allowance (admin/users/smsrecord/change_list.html)."""
 
-    list_display = ("created", "phone", "purpose", "outcome", "provider_code")
-    list_filter = ("outcome", "purpose")
+    list_display = ("created", "phone", "purpose", "status", "provider", "provider_code", "segments")
+    list_filter = ("status", "provider", "purpose")
     search_fields = ("phone",)
     date_hierarchy = "created_at"
-    created = date_column(SmsFailure, "created_at")
+    created = date_column(SmsRecord, "created_at")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """The list, with `sms_allowances` (allowance_rows) for the template."""
@@ -233,8 +233,8 @@ GUESS_PATH_LABELS = {
 }
 
 
-#: Failed sends shown on a user's page (the newest; a link leads to the rest).
-SMS_FAILURES_SHOWN = 5
+#: SMS shown on a user's page (the newest; a link leads to the rest).
+SMS_SHOWN = 5
 
 #: Accounts the "locked" filter looks at, at most (newest first): each costs a look per path in the cache.
 LOCKED_FILTER_SCAN = 500
@@ -316,7 +316,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         "disabled_at",
         "last_login",
         "wrong_guesses_left",
-        "sms_failures",
+        "sms_history",
     )
     inlines = [ActivationTokenInline, VerificationCodeInline]
     actions = ["resend_activation_code", "lift_locks", "disable_accounts"]
@@ -324,7 +324,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
     CODES_AFTER = 2
     fieldsets = (
         (None, {"fields": ("status", "phone", "first_name", "last_name", "language")}),
-        (_("Wrong guesses and SMS"), {"fields": ("wrong_guesses_left", "sms_failures")}),
+        (_("Wrong guesses and SMS"), {"fields": ("wrong_guesses_left", "sms_history")}),
         (
             _("Account"),
             {"fields": ("is_active", "password", "date_joined", "activated_at", "disabled_at", "last_login")},
@@ -447,23 +447,22 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
                 )
         return "; ".join(parts)
 
-    @admin.display(description=_("Failed SMS"))
-    def sms_failures(self, obj: User) -> str:
-        """The newest failed sends to this account's number, with a link to all of them."""
-        failures = SmsFailure.objects.filter(phone=obj.phone)
-        newest = list(failures[:SMS_FAILURES_SHOWN])
+    @admin.display(description=_("SMS history"))
+    def sms_history(self, obj: User) -> str:
+        """The newest SMS to this account's number with their statuses, and a link to all of them."""
+        newest = list(SmsRecord.objects.filter(phone=obj.phone)[:SMS_SHOWN])
         if not newest:
             return gettext("none to this number")
         lines = format_html_join(
             "",
-            "<div>{} · {} · {} ({})</div>",
+            "<div>{} · {} · {} · {} ({})</div>",
             (
-                (local_minute(f.created_at), f.purpose, f.outcome, f.provider_code)
-                for f in newest
+                (local_minute(r.created_at), r.purpose, r.get_status_display(), r.provider or "-", r.provider_code)
+                for r in newest
             ),
         )
-        link = reverse("admin:users_smsfailure_changelist") + "?" + urlencode({SEARCH_VAR: obj.phone})
-        everything = gettext("All failed sends to this number")
+        link = reverse("admin:users_smsrecord_changelist") + "?" + urlencode({SEARCH_VAR: obj.phone})
+        everything = gettext("All SMS to this number")
         return format_html('{}<a href="{}">{}</a>', lines, link, everything)
 
     @admin.action(description=_("Lift the wrong-guess locks"))

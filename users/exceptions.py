@@ -210,3 +210,18 @@ class CodeLocked(DomainError):
     status_code = 429
     default_code = "code_locked"
     default_detail = _("Too many wrong codes for this account. Please try again later.")
+
+
+class ReceiptRefused(DomainError):
+    """A delivery receipt that does not prove it comes from the provider (signature or secret wrong or missing)."""
+
+    status_code = 403
+    default_code = "receipt_refused"
+    default_detail = _("This delivery receipt is not signed by the provider.")
+
+
+class ReceiptMalformed(DomainError):
+    """A delivery receipt without the fields every receipt of its provider carries."""
+
+    default_code = "receipt_malformed"
+    default_detail = _("This is not a delivery receipt.")

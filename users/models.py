@@ -1,4 +1,4 @@
-"""The phone-number User, its SMS codes (activation, reset, phone change; keyed hashes only), failed sends."""
+"""The phone-number User, its SMS codes (activation, reset, phone change; keyed hashes only), every SMS sent."""
 
 from __future__ import annotations
 
@@ -249,6 +249,8 @@ class ActivationToken(models.Model):
     objects = ActivationTokenQuerySet.as_manager()
     #: The clear code, on the instance create_token returns only (never a field, never saved).
     code: str
+    #: The record of the SMS that carried it, on the instance users.services.delivery.issue_activation_code returns.
+    sms_record: SmsRecord
 
     class Meta:
         verbose_name = _("activation code")
@@ -348,20 +350,60 @@ class VerificationCode(models.Model):
         return now >= self.expires_at
 
 
-class SmsFailure(models.Model):
-    """A send that did not end in "accepted", kept for the admin: what failed, for whom, and the provider's
-    code. (The operation itself was rolled back; this row is written after, outside its transaction.)"""
+class SmsRecord(models.Model):
+    """One SMS send, whatever became of it, kept for the admin and the app: what for, to whom, in which
+    language, through which provider (its message id, the segments billed) and its status since.
+
+    Never the code nor the text. A send inside an operation that rolled back (a failed sign-up) is written
+    after the rollback, outside its transaction (users.services.delivery.record_failure). Statuses only move
+    forward (`advances`); rows older than SMS_RECORD_RETENTION_DAYS are deleted by `purge_sms_records`.
+    """
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        UNDELIVERED = "undelivered", _("undelivered")
+        FAILED = "failed", _("failed")
+        # The refusals of the send itself (nothing reached the provider, or it refused the number).
+        PHONE_REJECTED = "phone_rejected", _("number rejected")
+        SMS_UNAVAILABLE = "sms_unavailable", _("not sent")
+
+    #: How far along each status is: a receipt moves a record only to a higher rank. Delivered outranks the
+    #: failures: a carrier may still deliver after a first "undelivered", never the other way round.
+    RANK: ClassVar[dict[str, int]] = {
+        Status.ACCEPTED: 0,
+        Status.SENT: 1,
+        Status.UNDELIVERED: 2,
+        Status.FAILED: 2,
+        Status.DELIVERED: 3,
+        Status.PHONE_REJECTED: 3,
+        Status.SMS_UNAVAILABLE: 3,
+    }
 
     phone = models.CharField(_("phone number"), max_length=16)
     purpose = models.CharField(_("purpose"), max_length=20)
-    outcome = models.CharField(_("outcome"), max_length=32)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    provider = models.CharField(_("provider"), max_length=32, blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=64, blank=True)
+    segments = models.PositiveSmallIntegerField(_("segments"), default=0)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     provider_code = models.CharField(_("provider code"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("status at"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("SMS failure")
-        verbose_name_plural = _("SMS failures")
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["provider", "provider_message_id"], name="sms_record_provider_id"),
+            models.Index(fields=["phone", "-created_at"], name="sms_record_phone_recent"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.outcome} {self.purpose} {local_minute(self.created_at)}"
+        return f"{self.status} {self.purpose} {local_minute(self.created_at)}"
+
+    def advances(self, status: str) -> bool:
+        """Whether `status` moves this record forward (a later stage than its own; unknown statuses never do)."""
+        return status in self.RANK and self.RANK[status] > self.RANK.get(self.status, 0)

@@ -137,6 +137,27 @@ class RegistrationSerializer(serializers.Serializer):
     )
     code_expires_at = serializers.DateTimeField()
     resend_available_at = serializers.DateTimeField()
+    sms_status = serializers.CharField(
+        help_text="The activation SMS's status, `accepted` here; follow it with POST /auth/activate/status/."
+    )
+
+
+class SmsStatusRequestSerializer(serializers.Serializer):
+    """The activation SMS's status is asked for with the sign-up's proof: its phone and token."""
+
+    phone = PhoneField()
+    signup_token = StrictCharField(max_length=SIGNUP_TOKEN_MAX_LENGTH, help_text="The `signup_token` of the sign-up.")
+
+
+class SmsStatusSerializer(serializers.Serializer):
+    """What became of the newest activation SMS, and when a new code may be asked for."""
+
+    sms_status = serializers.ChoiceField(
+        choices=["accepted", "sent", "delivered", "undelivered", "failed", "phone_rejected", "sms_unavailable"],
+        help_text="`undelivered` or `failed`: say the code did not arrive and offer a resend at "
+        "`resend_available_at`.",
+    )
+    resend_available_at = serializers.DateTimeField()
 
 
 class ActivateSerializer(serializers.Serializer):

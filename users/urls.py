@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="register"),
     path("auth/activate/", views.ActivateView.as_view(), name="activate"),
     path("auth/activate/resend/", views.ResendActivationView.as_view(), name="activate-resend"),
+    path("auth/activate/status/", views.SignupSmsStatusView.as_view(), name="activate-status"),
     path("auth/login/", views.LoginView.as_view(), name="login"),
     path("auth/token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
@@ -17,4 +18,8 @@ urlpatterns = [
     path("users/me/password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("users/me/phone/", views.PhoneChangeView.as_view(), name="phone-change"),
     path("users/me/phone/confirm/", views.PhoneChangeConfirmView.as_view(), name="phone-change-confirm"),
+    # The providers' delivery receipts (sms.receipts.PATHS).
+    path("sms/status/twilio/", views.TwilioStatusView.as_view(), name="sms-status-twilio"),
+    path("sms/status/africastalking/", views.AfricasTalkingStatusView.as_view(), name="sms-status-africastalking"),
+    path("sms/status/orange/", views.OrangeStatusView.as_view(), name="sms-status-orange"),
 ]

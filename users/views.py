@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,8 +28,11 @@ from users.services import (
     PasswordResetService,
     PhoneChangeService,
     change_password,
+    receipts,
+    sms_status,
 )
 from users.tokens import revoke, rotate, token_pair
+from waterbill.parsers import JSONParser
 from waterbill.throttling import FixedWindowScopedThrottle
 
 
@@ -100,6 +105,30 @@ class ActivateView(PublicAPIView):
             client_ip=client_ip(request),
         )
         return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+
+
+class SignupSmsStatusView(PublicAPIView):
+    """What became of the sign-up's activation SMS: for its client only (the sign-up token), in a POST body."""
+
+    throttle_scope = "activate"  # the rate of activation: the same proof is guessed at
+
+    @extend_schema(
+        request=s.SmsStatusRequestSerializer,
+        responses={
+            200: s.SmsStatusSerializer,
+            400: bad_request("`signup_invalid`: unknown number, not pending, or wrong token (one answer for all)."),
+            429: error("`throttled` (too many requests from this address). See `Retry-After`."),
+            503: error("`service_unavailable` (the shared cache that counts the throttle)."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.SmsStatusRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = sms_status.signup_sms_status(
+            serializer.validated_data["phone"], signup_token=serializer.validated_data["signup_token"]
+        )
+        return Response(s.SmsStatusSerializer(answer).data)
 
 
 class ResendActivationView(PublicAPIView):
@@ -369,3 +398,59 @@ class PhoneChangeConfirmView(AccountAPIView):
             self.account(request), **serializer.validated_data, client_ip=client_ip(request)
         )
         return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+
+
+RECEIPT_RESPONSES = {
+    204: OpenApiResponse(description="Taken: the status moved forward, or nothing changed (a late or repeated "
+                         "status, an unknown message id)."),
+    400: error("`receipt_malformed`: not a delivery receipt of this provider."),
+    403: error("`receipt_refused`: the signature or the secret is missing or wrong."),
+}
+
+
+#: The providers post form fields; JSON is parsed too, so that every body answers alike (413, parse_error).
+RECEIPT_PARSERS = [FormParser, JSONParser]
+FORM_RECEIPT = {"application/x-www-form-urlencoded": {"type": "object"}, "application/json": {"type": "object"}}
+
+
+class ReceiptView(PublicAPIView):
+    """A provider's delivery receipts (sms.receipts parses, users.services.receipts applies): always 204 once
+    authenticated and well-formed, whatever it says."""
+
+    throttle_scope = "sms_status"
+
+
+class TwilioStatusView(ReceiptView):
+    """Twilio's StatusCallback, signed with X-Twilio-Signature over the URL it used (ours, under PUBLIC_BASE_URL)."""
+
+    parser_classes = RECEIPT_PARSERS
+
+    @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES,
+                   tags=["sms"], summary="Twilio status callback")
+    def post(self, request: Request) -> Response:
+        # Behind the TLS proxy, the URL Twilio signed is the public one, not the one this process sees.
+        url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
+        receipts.twilio(url, request.data, request.headers.get("X-Twilio-Signature"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AfricasTalkingStatusView(ReceiptView):
+    """Africa's Talking's delivery reports, authenticated by our secret in the URL (`?secret=`)."""
+
+    parser_classes = RECEIPT_PARSERS
+
+    @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES,
+                   tags=["sms"], summary="Africa's Talking delivery report")
+    def post(self, request: Request) -> Response:
+        receipts.africastalking(request.data, request.query_params.get("secret"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrangeStatusView(ReceiptView):
+    """Orange's deliveryInfoNotification (JSON), authenticated by our secret in the URL (`?secret=`)."""
+
+    @extend_schema(request={"application/json": {"type": "object"}}, responses=RECEIPT_RESPONSES, tags=["sms"],
+                   summary="Orange delivery receipt")
+    def post(self, request: Request) -> Response:
+        receipts.orange(request.data, request.query_params.get("secret"))
+        return Response(status=status.HTTP_204_NO_CONTENT)

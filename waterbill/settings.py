@@ -199,6 +199,14 @@ if not SMS_BACKEND:
 # The activation SMS: a dotted path to a callable `code -> str` (in the active language), imported at each
 # send. The account app owns its words; the transport only carries them and never imports it (sms.E002).
 SMS_ACTIVATION_TEXT = "users.texts.activation_text"
+# The API's public https origin (https://api.waterbill.cm): the providers post delivery receipts under it
+# (sms/receipts.py). Unset: no callback is asked for, and records stay "accepted" (docs/sms-gateways.md).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+if PUBLIC_BASE_URL and not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be an https:// origin (receipts carry our callback secrets).")
+# Secrets of ours in the callback URLs of the providers that sign nothing (?secret=...).
+AFRICASTALKING_CALLBACK_SECRET = env_str("AFRICASTALKING_CALLBACK_SECRET")
+ORANGE_CALLBACK_SECRET = env_str("ORANGE_CALLBACK_SECRET")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
@@ -223,6 +231,9 @@ SMS_HOURLY_BUDGET_ACCOUNTS = env_int("SMS_HOURLY_BUDGET_ACCOUNTS", _SMS_HOURLY_T
 # Sign-up SMS (codes to never-verified numbers) per block of 1,000 consecutive numbers per clock hour: one
 # customer's five codes an hour and a neighbour's, never a range walked by a pumper (users/services/blocks.py).
 SIGNUP_SMS_PER_BLOCK_PER_HOUR = env_int("SIGNUP_SMS_PER_BLOCK_PER_HOUR", 10)
+# Days an SMS record (users.SmsRecord: number, purpose, provider, status; never the code) is kept before
+# `manage.py purge_sms_records` deletes it: numbers are personal data, kept no longer than support needs them.
+SMS_RECORD_RETENTION_DAYS = env_count("SMS_RECORD_RETENTION_DAYS", 90)
 
 # --- Cache: shared by every worker for throttles, login-failure counters and the SMS budget ----------
 
@@ -286,6 +297,8 @@ REST_FRAMEWORK = {
         "activate": env_rate("THROTTLE_ACTIVATE", "1200/hour"),
         "resend": env_rate("THROTTLE_RESEND", "600/hour"),
         "login": env_rate("THROTTLE_LOGIN", "2000/hour"),
+        # The providers' delivery receipts: a few addresses post one or more per SMS sent.
+        "sms_status": env_rate("THROTTLE_SMS_STATUS", "20000/hour"),
     },
     # How many proxies in front append to X-Forwarded-For; the client IP is the address they saw.
     # Default 0 (REMOTE_ADDR): trusting the header without a proxy would let any client pick its IP.

@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 
 from sms.backends import http
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsRecipientRefused
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,9 @@ class SmsBackend(BaseSmsBackend):
         """False (and an ERROR log) when the username or the API key is missing."""
         return self.require(AFRICASTALKING_USERNAME=self.username, AFRICASTALKING_API_KEY=self.api_key)
 
-    def send(self, phone: str, text: str) -> None:
-        """POST the message; the recipient's statusCode inside a 2xx body decides. Raises as the base says."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """POST the message; the recipient's statusCode inside a 2xx body decides: on acceptance, the
+        SendResult with the recipient's `messageId`. Raises as the base says."""
         form = {"username": self.username, "to": phone, "message": text}
         if self.sender_id:
             form["from"] = self.sender_id
@@ -58,7 +59,7 @@ class SmsBackend(BaseSmsBackend):
         description = f"africastalking recipient status {status}"
         if status in ACCEPTED:
             logger.info("Africa's Talking accepted the message (status %s)", status)
-            return
+            return SendResult(self.name, str(recipients[0].get("messageId") or ""))
         if status in NUMBER_REJECTED:
             raise SmsNumberRejected(description, provider_code=status)
         if status in ACCOUNT_PROBLEM:

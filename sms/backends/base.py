@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from sms import breaker
+from sms import breaker, gsm
 from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """An accepted send: the `provider` that took it (the backend's `name`; after a failover, the one that
+    accepted), its `message_id` there ("" when the provider gives none), and the `segments` billed.
+
+    Always true as a boolean, so callers written for the old `True` keep working."""
+
+    provider: str
+    message_id: str = ""
+    segments: int = 0
 
 
 class BaseSmsBackend:
@@ -40,8 +53,9 @@ class BaseSmsBackend:
             return False
         return self.configured()
 
-    def send(self, phone: str, text: str) -> None:
-        """Send `text` to `phone` (E.164) and return once the provider accepted it.
+    def send(self, phone: str, text: str) -> SendResult | None:
+        """Send `text` to `phone` (E.164) and return once the provider accepted it: a SendResult naming this
+        backend and the provider's message id (None is taken as "accepted, no id").
 
         Raises sms.exceptions.SmsNumberRejected when the provider refuses the number, and
         sms.exceptions.SmsUnavailable (one of its outcome subclasses) when the message was not sent or its
@@ -49,21 +63,24 @@ class BaseSmsBackend:
         """
         raise NotImplementedError("subclasses of BaseSmsBackend must implement send()")
 
-    def send_message(self, phone: str, text: str) -> bool:
-        """`send`, feeding the circuit breaker: True once accepted; raises as `send` does."""
+    def send_message(self, phone: str, text: str) -> SendResult:
+        """`send`, feeding the circuit breaker: the SendResult once accepted, its `segments` counted from
+        `text` (sms.gsm) when the backend left them out. Raises as `send` does, the exception's `provider`
+        set to this backend's name when the backend left it empty."""
         try:
-            self.send(phone, text)
+            result = self.send(phone, text) or SendResult(self.name)
         except SmsError as exc:
+            exc.provider = exc.provider or self.name
             # Only what says the provider fails every send (down, slow, our credentials or balance): a refusal
             # tied to one recipient must never open the circuit for everyone (a pumper could provoke it).
             if exc.provider_fault:
                 breaker.record_failure(self.name)
             raise
         breaker.record_success(self.name)
-        return True
+        return result if result.segments else replace(result, segments=gsm.segments(text))
 
-    def send_activation_code(self, phone: str, code: str) -> bool:
-        """Send `settings.SMS_ACTIVATION_TEXT(code)` (in the active language); True once accepted.
+    def send_activation_code(self, phone: str, code: str) -> SendResult:
+        """Send `settings.SMS_ACTIVATION_TEXT(code)` (in the active language); the SendResult once accepted.
 
         The text comes from the callable the setting names, imported at each call like SMS_BACKEND, so that
         the transport never imports the app whose words it carries. Raises ImportError when the setting

@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import TextIO
 
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 
 
 class SmsBackend(BaseSmsBackend):
@@ -18,8 +18,9 @@ class SmsBackend(BaseSmsBackend):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str) -> SendResult:
         """Write the message and flush, one message per line, whole even with concurrent threads."""
         with self._lock:
             self.stream.write(f"[SMS to {phone}] {text}\n")
             self.stream.flush()
+        return SendResult(self.name)

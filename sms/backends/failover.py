@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import (
     SmsConfigurationError,
     SmsNotProcessed,
@@ -34,18 +34,20 @@ class SmsBackend(BaseSmsBackend):
         """True when at least one backend is."""
         return any(backend.is_available() for backend in self.backends)
 
-    def send(self, phone: str, text: str) -> None:
-        """Send through the first backend that accepts. Raises SmsNumberRejected at once, or, when every
-        backend failed, SmsOutcomeUnknown if any may have sent it, else the last failure."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """Send through the first backend that accepts; its SendResult (naming that backend). Raises
+        SmsNumberRejected at once, or, when every backend failed, SmsOutcomeUnknown if any may have sent it
+        (naming the last one that may have), else the last failure."""
         last: SmsUnavailable | None = None
-        maybe_sent = False
+        maybe_sent = ""
         for backend in self.backends:
             if not backend.is_available():
                 continue
             try:
-                backend.send_message(phone, text)
+                result = backend.send_message(phone, text)
             except (SmsNotProcessed, SmsConfigurationError, SmsOutcomeUnknown) as exc:
-                maybe_sent = maybe_sent or isinstance(exc, SmsOutcomeUnknown)
+                if isinstance(exc, SmsOutcomeUnknown):
+                    maybe_sent = backend.name
                 logger.warning("SMS backend %s failed (%s, error %s): trying the next", backend.name,
                                type(exc).__name__, exc.provider_code)
                 last = exc
@@ -54,19 +56,22 @@ class SmsBackend(BaseSmsBackend):
                 raise
             except Exception as exc:  # a bug in one backend must not stop the others
                 logger.exception("SMS backend %s failed unexpectedly: trying the next", backend.name)
-                last = SmsNotProcessed(f"{backend.name}: {type(exc).__name__}", provider_code="error")
+                last = SmsNotProcessed(
+                    f"{backend.name}: {type(exc).__name__}", provider_code="error", provider=backend.name
+                )
                 continue
             if last is not None:
                 logger.info("SMS sent by %s after a failover", backend.name)
-            return
+            return result
         if maybe_sent:
-            raise SmsOutcomeUnknown("every backend failed; one may have sent it", provider_code="timeout")
-        raise last or SmsNotProcessed("no SMS backend available", provider_code="unavailable")
+            raise SmsOutcomeUnknown(
+                "every backend failed; one may have sent it", provider_code="timeout", provider=maybe_sent
+            )
+        raise last or SmsNotProcessed("no SMS backend available", provider_code="unavailable", provider=self.name)
 
-    def send_message(self, phone: str, text: str) -> bool:
+    def send_message(self, phone: str, text: str) -> SendResult:
         """The backends feed their own circuit breakers: no breaker of its own."""
-        self.send(phone, text)
-        return True
+        return self.send(phone, text)
 
 
 

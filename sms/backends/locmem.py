@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class SmsBackend(BaseSmsBackend):
 
     name = "locmem"
 
-    def send(self, phone: str, text: str) -> None:
-        """Record the message."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """Record the message; its message id is `locmem-<its index in the outbox>`."""
         outbox.append(SmsMessage(phone=phone, text=text))
+        return SendResult(self.name, f"locmem-{len(outbox) - 1}")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+import secrets
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 
+from sms import receipts
 from sms.backends import http
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import (
     SmsConfigurationError,
     SmsNotProcessed,
@@ -76,16 +78,24 @@ class SmsBackend(BaseSmsBackend):
         cache.set(TOKEN_CACHE_KEY, body["access_token"], timeout=max(lifetime - 60, 30))
         return body["access_token"]
 
-    def send(self, phone: str, text: str) -> None:
-        """POST the message; return on 201. Raises SmsNumberRejected (SVC0004) or an SmsUnavailable outcome."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """POST the message (asking for a receipt when PUBLIC_BASE_URL is set); on 201, the SendResult with our
+        receipt reference (its `callbackData`), else the request's id (the end of its `resourceURL`).
+        Raises SmsNumberRejected (SVC0004) or an SmsUnavailable outcome."""
         url = f"{self.api_url}/smsmessaging/v1/outbound/{quote(self.sender_address, safe='')}/requests"
-        message = {
+        message: dict[str, object] = {
             "address": f"tel:{phone}",
             "senderAddress": self.sender_address,
             "outboundSMSTextMessage": {"message": text},
         }
         if self.sender_name:
             message["senderName"] = self.sender_name
+        reference = ""
+        if callback := receipts.callback_url("orange"):
+            # Orange's receipt names the message only by this callbackData: our reference is its message id.
+            reference = secrets.token_hex(16)
+            notify = f"{callback}?{urlencode({'secret': settings.ORANGE_CALLBACK_SECRET})}"
+            message["receiptRequest"] = {"notifyURL": notify, "callbackData": reference}
         for renew in (False, True):
             response = http.post(
                 "orange", url, read_timeout=self.read_timeout, json={"outboundSMSMessageRequest": message},
@@ -96,7 +106,10 @@ class SmsBackend(BaseSmsBackend):
             cache.delete(TOKEN_CACHE_KEY)  # expired or revoked: one new token, one more try
         if response.status_code == 201:
             logger.info("Orange accepted the message")
-            return
+            accepted = http.json_body(response).get("outboundSMSMessageRequest") or {}
+            resource = accepted.get("resourceURL") if isinstance(accepted, dict) else None
+            request_id = resource.rstrip("/").rsplit("/", 1)[-1] if isinstance(resource, str) else ""
+            return SendResult(self.name, reference or request_id)
         error = (http.json_body(response).get("requestError") or {})
         exception = error.get("serviceException") or error.get("policyException") or {}
         code = exception.get("messageId") or response.status_code

@@ -6,8 +6,9 @@ import logging
 
 from django.conf import settings
 
+from sms import receipts
 from sms.backends import http
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import SmsConfigurationError, SmsNotProcessed, SmsNumberRejected, SmsRecipientRefused
 
 logger = logging.getLogger(__name__)
@@ -47,20 +48,24 @@ class SmsBackend(BaseSmsBackend):
             TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token, TWILIO_FROM_NUMBER=self.from_number
         )
 
-    def send(self, phone: str, text: str) -> None:
-        """POST the message; return when Twilio answered 2xx. Raises SmsNumberRejected or SmsUnavailable."""
+    def send(self, phone: str, text: str) -> SendResult:
+        """POST the message; on a 2xx answer, the SendResult with the message SID. Raises SmsNumberRejected or
+        SmsUnavailable."""
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        form = {"To": phone, "From": self.from_number, "Body": text}
+        if callback := receipts.callback_url("twilio"):  # delivery receipts, signed with our auth token
+            form["StatusCallback"] = callback
         response = http.post(
             "twilio",
             url,
             read_timeout=self.read_timeout,
-            data={"To": phone, "From": self.from_number, "Body": text},
+            data=form,
             auth=(self.account_sid, self.auth_token),
         )
         if 200 <= response.status_code < 300:
             sid = http.json_body(response).get("sid", "")
             logger.info("Twilio accepted message %s", sid)
-            return
+            return SendResult(self.name, str(sid))
         code = http.json_body(response).get("code")
         # Twilio's free-text message often quotes the recipient's number: keep it out of logs.
         message = f"twilio answered HTTP {response.status_code}, error {code}"

@@ -45,10 +45,12 @@ BACKENDS = ("console", "locmem", "twilio", "orange", "africastalking", "failover
 
 @dataclass(frozen=True)
 class Wired:
-    """A configured backend whose provider accepts, and how to read back what it delivered, in order."""
+    """A configured backend whose provider accepts, how to read back what it delivered, in order, and the
+    SendResult's provider and message id it must report."""
 
     backend: BaseSmsBackend
     delivered: Callable[[], list[tuple[str, str]]]
+    accepted_by: tuple[str, str]
 
 
 def sent_to(wire: responses.RequestsMock, url: str) -> list[str | bytes]:
@@ -84,34 +86,37 @@ def wired(
     name = request.param
     if name == "console":
         stream = io.StringIO()
-        return Wired(console.SmsBackend(stream=stream), lambda: console_lines(stream))
+        return Wired(console.SmsBackend(stream=stream), lambda: console_lines(stream), ("console", ""))
     if name == "locmem":
-        return Wired(locmem.SmsBackend(), lambda: [(m.phone, m.text) for m in sms_outbox])
+        return Wired(locmem.SmsBackend(), lambda: [(m.phone, m.text) for m in sms_outbox], ("locmem", "locmem-0"))
     if name == "twilio":
         configure(settings, TWILIO)
         wire.post(TWILIO_SEND, json={"sid": "SM123", "status": "queued"}, status=201)
         return Wired(get_sms_gateway("sms.backends.twilio.SmsBackend"),
-                     lambda: [form(body, "To", "Body") for body in sent_to(wire, TWILIO_SEND)])
+                     lambda: [form(body, "To", "Body") for body in sent_to(wire, TWILIO_SEND)], ("twilio", "SM123"))
     if name == "orange":
         configure(settings, ORANGE)
         wire.post("https://orange.test/oauth/v3/token", json={"access_token": "t", "expires_in": 3600})
-        wire.post(ORANGE_SEND, json={}, status=201)
+        resource = f"{ORANGE_SEND}/req-7f3a"
+        wire.post(ORANGE_SEND, json={"outboundSMSMessageRequest": {"resourceURL": resource}}, status=201)
 
         def orange_delivered() -> list[tuple[str, str]]:
             sent = [json.loads(body)["outboundSMSMessageRequest"] for body in sent_to(wire, ORANGE_SEND)]
             return [(r["address"].removeprefix("tel:"), r["outboundSMSTextMessage"]["message"]) for r in sent]
 
-        return Wired(get_sms_gateway("sms.backends.orange.SmsBackend"), orange_delivered)
+        return Wired(get_sms_gateway("sms.backends.orange.SmsBackend"), orange_delivered, ("orange", "req-7f3a"))
     if name == "africastalking":
         configure(settings, AFRICASTALKING)
-        wire.post(AFRICASTALKING_SEND, json={"SMSMessageData": {"Recipients": [{"statusCode": 101}]}}, status=201)
+        recipient = {"statusCode": 101, "messageId": "ATXid_4a1c"}
+        wire.post(AFRICASTALKING_SEND, json={"SMSMessageData": {"Recipients": [recipient]}}, status=201)
         return Wired(get_sms_gateway("sms.backends.africastalking.SmsBackend"),
-                     lambda: [form(body, "to", "message") for body in sent_to(wire, AFRICASTALKING_SEND)])
+                     lambda: [form(body, "to", "message") for body in sent_to(wire, AFRICASTALKING_SEND)],
+                     ("africastalking", "ATXid_4a1c"))
     # failover: Twilio first, down; the message goes out through locmem.
     configure(settings, TWILIO)
     wire.post(TWILIO_SEND, json={"code": 20500}, status=500)
     return Wired(get_sms_gateway("sms.backends.twilio.SmsBackend, sms.backends.locmem.SmsBackend"),
-                 lambda: [(m.phone, m.text) for m in sms_outbox])
+                 lambda: [(m.phone, m.text) for m in sms_outbox], ("locmem", "locmem-0"))
 
 
 def test_every_backend_is_available_once_configured(wired: Wired) -> None:
@@ -127,6 +132,23 @@ def test_every_backend_delivers_the_activation_text_that_SMS_ACTIVATION_TEXT_nam
 def test_every_backend_delivers_a_text_as_given(wired: Wired, method: str) -> None:
     getattr(wired.backend, method)(PHONE, "Relevé de mars : 12,5 m3.")
     assert wired.delivered() == [(PHONE, "Relevé de mars : 12,5 m3.")]
+
+
+@pytest.mark.parametrize("method", ["send_message", "send_activation_code"])
+def test_every_backend_reports_who_accepted_the_message_its_id_and_its_segments(wired: Wired, method: str) -> None:
+    result = getattr(wired.backend, method)(PHONE, CODE)
+    assert (result.provider, result.message_id, result.segments) == (*wired.accepted_by, 1)
+    assert result  # callers written for the old True keep working
+
+
+def test_a_failed_send_names_the_backend_that_failed(settings: object, wire: responses.RequestsMock) -> None:
+    from sms.exceptions import SmsNotProcessed
+
+    configure(settings, TWILIO)
+    wire.post(TWILIO_SEND, json={"code": 20500}, status=500)
+    with pytest.raises(SmsNotProcessed) as failed:
+        get_sms_gateway("sms.backends.twilio.SmsBackend").send_message(PHONE, "x")
+    assert (failed.value.provider, failed.value.provider_code) == ("twilio", 20500)
 
 
 def test_the_contract_runs_against_every_backend_module() -> None:

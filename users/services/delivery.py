@@ -1,7 +1,8 @@
-"""Sending a code: the gateway's availability, the SMS allowances, the gateway's outcome as a domain error.
+"""Sending a code: the gateway's availability, the SMS allowances, the gateway's outcome, an SmsRecord per send.
 
 Every flow that sends a code goes through here, inside its own short transaction, the SMS last: the code
-row counts only if the SMS went out. A failed send is recorded for the admin after the rollback.
+row counts only if the SMS went out. Every send leaves an SmsRecord: an accepted one with the code (or just
+after), a failed one after the rollback.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from django.db import DatabaseError, transaction
 from django.utils import translation
 
 from sms import budget
-from sms.backends.base import BaseSmsBackend
+from sms.backends.base import BaseSmsBackend, SendResult
 from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown, SmsRecipientRefused
 from users.exceptions import PhoneRejected, SmsBusy, SmsServiceUnavailable
-from users.models import ActivationToken, SmsFailure, User, VerificationCode
+from users.models import ActivationToken, SmsRecord, User, VerificationCode
 from users.phone import mask_phone
 from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
@@ -53,8 +54,9 @@ def ensure_available(gateway: BaseSmsBackend) -> None:
         raise SmsServiceUnavailable()
 
 
-def deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: str) -> None:
-    """Run `send` (a gateway call) within `allowance`, one of the hourly SMS allowances of sms.budget.
+def deliver(phone: str, now: datetime, send: Callable[[], object], *, allowance: str) -> SendResult:
+    """Run `send` (a gateway call) within `allowance`, one of the hourly SMS allowances of sms.budget; the
+    gateway's SendResult (a plain true value, from an old-style gateway or a mock, names no provider).
 
     A send of budget.SIGNUPS (a code to a number nobody proved yet) also counts against the number's block
     (users.services.blocks), first: a refused block spends nothing of the allowance. Both count only an SMS
@@ -63,15 +65,19 @@ def deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: s
     shed at once, so that a slow provider holds a bounded share of a worker's threads.
     Raises SmsBusy (shed), ResendLimitReached (the block's hour is spent), PhoneRejected (the provider refuses
     the number) or SmsServiceUnavailable (the allowance spent, the allowance or the block uncountable, not
-    sent, or its outcome unknown).
+    sent, or its outcome unknown); the raised error's `sms_language` is the language the SMS was in.
     """
     per_block = allowance == budget.SIGNUPS
     try:
         with sends_in_flight().enter():
-            _deliver(phone, now, send, allowance=allowance, per_block=per_block)
+            return _deliver(phone, now, send, allowance=allowance, per_block=per_block)
     except Full:
         logger.warning("SMS to %s shed: every send slot of this worker is taken (slow provider?)", mask_phone(phone))
         raise SmsBusy() from None
+    except DomainError as exc:
+        # record_failure runs after the rollback, outside the user's translation.override.
+        exc.sms_language = translation.get_language() or ""  # type: ignore[attr-defined]
+        raise
 
 
 def sends_in_flight() -> Bulkhead:
@@ -80,7 +86,9 @@ def sends_in_flight() -> Bulkhead:
     return shared("sms-sends", settings.SMS_SENDS_IN_FLIGHT)
 
 
-def _deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: str, per_block: bool) -> None:
+def _deliver(
+    phone: str, now: datetime, send: Callable[[], object], *, allowance: str, per_block: bool
+) -> SendResult:
     """`deliver` within its slot."""
     if per_block:
         take_block_allowance(phone, now)
@@ -89,7 +97,7 @@ def _deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: 
             give_back_block_allowance(phone, now)
         raise SmsServiceUnavailable()
     try:
-        _call_gateway(phone, send)
+        return _call_gateway(phone, send)
     except (SmsServiceUnavailable, PhoneRejected) as exc:
         # A timeout may have been sent (and billed): it keeps counting. A refused number was not sent.
         if isinstance(exc, PhoneRejected) or not exc.maybe_sent:
@@ -99,8 +107,9 @@ def _deliver(phone: str, now: datetime, send: Callable[[], bool], *, allowance: 
         raise
 
 
-def _call_gateway(phone: str, send: Callable[[], bool]) -> None:
-    """Send, turning every failure into a domain error. Raises PhoneRejected or SmsServiceUnavailable.
+def _call_gateway(phone: str, send: Callable[[], object]) -> SendResult:
+    """Send, turning every failure into a domain error; the SendResult. Raises PhoneRejected or
+    SmsServiceUnavailable.
 
     The gateway is the outside world: any exception it raises means "not sent" and must roll back.
     """
@@ -122,13 +131,16 @@ def _call_gateway(phone: str, send: Callable[[], bool]) -> None:
     if not sent:
         logger.error("SMS to %s failed: the gateway reported it was not sent", mask_phone(phone))
         raise SmsServiceUnavailable()
+    return sent if isinstance(sent, SendResult) else SendResult("")
 
 
 def issue_activation_code(
     user: User, code: str, gateway: BaseSmsBackend, now: datetime, *, supersede: bool, by_operator: bool = False
 ) -> ActivationToken:
     """Inside the caller's transaction: retire the user's live codes (if `supersede`), save the new one,
-    and send it last with the seed's `send_activation_code`, in the user's language. Raises as `deliver`.
+    and send it last with the seed's `send_activation_code`, in the user's language. The accepted send's
+    SmsRecord is written in the same transaction (on the returned token as `sms_record`, so that a caller
+    whose commit fails can write it again after the rollback: `keep_after_rollback`). Raises as `deliver`.
 
     A code anyone asked for (sign-up, resend) draws on the sign-ups' allowance and its number's block; one an
     operator sends (`by_operator`: the support desk, in the admin) on the active accounts' allowance, so that
@@ -138,7 +150,9 @@ def issue_activation_code(
     token = ActivationToken.create_token(user, code, now=now)
     with translation.override(user.language):  # the user's language, whatever the request's
         allowance = budget.ACCOUNTS if by_operator else budget.SIGNUPS
-        deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=allowance)
+        result = deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=allowance)
+    token.sms_record = accepted_record(user.phone, "activation", result, language=user.language, now=now)
+    token.sms_record.save()
     return token
 
 
@@ -158,9 +172,11 @@ def send_verification_code(
     new one and sends `text(code)` last, in the user's language. With `same_session`, `user` is the user of
     this request's token and its sessions must not have ended since (users.services.sessions).
     Raises ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable or SessionEnded; after any
-    of them the earlier codes still work.
+    of them the earlier codes still work. Its SmsRecord is written after the transaction, whatever ended it.
     """
     code = ActivationToken.generate_code()
+    result: SendResult | None = None
+    language = user.language
     try:
         with transaction.atomic(durable=True):
             locked = lock_current_session(user) if same_session else User.objects.select_for_update().get(pk=user.pk)
@@ -175,12 +191,16 @@ def send_verification_code(
                 created_at=now,
                 expires_at=now + settings.ACTIVATION_CODE_TTL,
             )
-            with translation.override(locked.language):
+            language = locked.language
+            with translation.override(language):
                 # Only active accounts get these codes: a reset for an active one, a phone change with a token.
-                deliver(phone, now, lambda: gateway.send_message(phone, text(code)), allowance=budget.ACCOUNTS)
+                result = deliver(phone, now, lambda: gateway.send_message(phone, text(code)), allowance=budget.ACCOUNTS)
     except DomainError as exc:
         record_failure(phone, purpose, exc)
         raise
+    finally:
+        if result is not None:  # accepted, even if the commit then failed: the SMS went out
+            keep_after_rollback(accepted_record(phone, purpose, result, language=language, now=now))
     logger.info("%s code sent to %s", purpose, mask_phone(phone))
     return row
 
@@ -210,28 +230,65 @@ def send_notice(user: User, *, phone: str, purpose: str, text: Callable[[], str]
         ensure_available(gateway)
         with translation.override(user.language):
             message = text()
-            deliver(phone, now, lambda: gateway.send_message(phone, message), allowance=budget.ACCOUNTS)
+            result = deliver(phone, now, lambda: gateway.send_message(phone, message), allowance=budget.ACCOUNTS)
     except DomainError as exc:
         logger.log(log_level(exc), "%s notice to %s not sent: %s", purpose, mask_phone(phone), exc.code)
-        record_failure(phone, purpose, exc)
+        record_failure(phone, purpose, exc, language=user.language)
         return
+    keep_after_rollback(accepted_record(phone, purpose, result, language=user.language, now=now))
     logger.info("%s notice sent to %s", purpose, mask_phone(phone))
 
 
-def record_failure(phone: str, purpose: str, exc: DomainError) -> None:
-    """Keep a failed send for the admin (after the rollback, so the row survives it); best effort.
+def accepted_record(phone: str, purpose: str, result: SendResult, *, language: str, now: datetime) -> SmsRecord:
+    """The (unsaved) SmsRecord of a send the provider accepted: never the code nor the text."""
+    return SmsRecord(
+        phone=phone,
+        purpose=purpose,
+        language=language,
+        provider=result.provider[:32],
+        provider_message_id=result.message_id[:64],
+        segments=result.segments,
+        status=SmsRecord.Status.ACCEPTED,
+        created_at=now,
+        updated_at=now,
+    )
 
-    Only SMS outcomes are recorded (PhoneRejected, SmsServiceUnavailable); other refusals are not sends.
+
+def record_failure(phone: str, purpose: str, exc: DomainError, *, language: str | None = None) -> None:
+    """Keep a failed send (after the rollback, so the row survives it) as an SmsRecord; best effort.
+
+    Only SMS outcomes are recorded (PhoneRejected, SmsServiceUnavailable), with their code as the status, the
+    provider that failed and its error code (empty when refused before sending: the SMS budget spent, a
+    gateway that returned False); other refusals are not sends. `language` defaults to the one the SMS was in.
     """
     if not isinstance(exc, (PhoneRejected, SmsServiceUnavailable)):
         return
     cause = exc.__cause__
-    provider_code = getattr(cause, "provider_code", None)
-    detail = f"{type(cause).__name__} {provider_code}" if cause is not None else "refused before sending"
+    if isinstance(cause, SmsError):
+        provider, code = cause.provider, "" if cause.provider_code is None else str(cause.provider_code)
+    else:  # a bug in the backend (its exception's name), or refused before sending
+        provider, code = "", type(cause).__name__ if cause is not None else ""
+    keep_after_rollback(
+        SmsRecord(
+            phone=phone,
+            purpose=purpose,
+            language=language or getattr(exc, "sms_language", "") or translation.get_language() or "",
+            provider=provider[:32],
+            status=exc.code,
+            provider_code=code[:64],
+        )
+    )
+
+
+def keep_after_rollback(record: SmsRecord) -> None:
+    """Insert `record` outside any rolled-back transaction (again, as a new row, if it was saved in one);
+    best effort: a database error is logged, never raised."""
+    record.pk = None
+    record._state.adding = True
     try:
-        SmsFailure.objects.create(phone=phone, purpose=purpose, outcome=exc.code, provider_code=detail[:64])
+        record.save(force_insert=True)
     except DatabaseError:
-        logger.exception("Could not record the SMS failure")
+        logger.exception("Could not record the SMS")
 
 
 def log_level(exc: DomainError) -> int:

@@ -27,6 +27,7 @@ from users.services.delivery import (
     ensure_available,
     get_gateway,
     issue_activation_code,
+    keep_after_rollback,
     log_level,
     record_failure,
     sends_in_flight,
@@ -46,6 +47,8 @@ class Registration:
     signup_token: str
     code_expires_at: datetime
     resend_available_at: datetime
+    #: The activation SMS's status: "accepted" (the provider took it) when the sign-up answers.
+    sms_status: str = "accepted"
 
 
 def register(
@@ -83,6 +86,7 @@ def register(
         "date_joined": now,
         "language": _request_language(),
     }
+    token: ActivationToken | None = None
     try:
         # durable: the SMS must leave only when this very transaction commits, never inside a caller's.
         with transaction.atomic(durable=True):
@@ -91,6 +95,8 @@ def register(
     except DatabaseError as exc:
         # The seed's failure table: a database error at any step leaves no user, and is the seed's ValueError.
         logger.exception("Atomic registration of %s rolled back: database error", mask_phone(phone))
+        if token is not None:  # the commit failed after the SMS went out: its record must survive the rollback
+            keep_after_rollback(token.sms_record)
         raise ServiceUnavailable() from exc
     except DomainError as exc:
         logger.log(log_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(phone), exc.code)
@@ -106,6 +112,7 @@ def register(
         signup_token=signup_token,
         code_expires_at=token.expires_at,
         resend_available_at=now + settings.ACTIVATION_RESEND_COOLDOWN,
+        sms_status=token.sms_record.status,
     )
 
 

@@ -10,7 +10,7 @@ import factory
 from django.conf import settings
 from django.utils import timezone
 
-from users.models import ActivationToken, User
+from users.models import ActivationToken, SmsRecord, User
 from users.validation import clean_registration
 
 PASSWORD = "Tr0ub4dor&3-eau"
@@ -65,6 +65,23 @@ class ActivationTokenFactory(factory.django.DjangoModelFactory[ActivationToken])
         """A code created two hours ago: long expired, and outside the hourly send limit."""
         created = timezone.now() - timedelta(hours=2)
         return cls.create(created_at=created, **kwargs)
+
+
+class SmsRecordFactory(factory.django.DjangoModelFactory[SmsRecord]):
+    """An activation SMS that Twilio accepted a minute ago (message id `SM` and 32 hex digits)."""
+
+    class Meta:
+        model = SmsRecord
+
+    phone = "+237670123456"
+    purpose = "activation"
+    language = "fr"
+    provider = "twilio"
+    provider_message_id = factory.Sequence(lambda n: f"SM{n:032x}")
+    segments = 1
+    status = SmsRecord.Status.ACCEPTED
+    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1))
+    updated_at = factory.LazyAttribute(lambda o: o.created_at)
 
 
 def signup(data: dict[str, Any]) -> dict[str, str]:

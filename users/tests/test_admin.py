@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sms.backends.locmem import SmsMessage
 from users.models import ActivationToken, User
-from users.tests.factories import ActivationTokenFactory, UserFactory
+from users.tests.factories import ActivationTokenFactory, SmsRecordFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +137,7 @@ def test_failed_sends_are_listed_for_the_admin(admin_client: Client) -> None:
 
     from sms.exceptions import SmsNotProcessed
     from users.exceptions import SmsServiceUnavailable
-    from users.models import SmsFailure
+    from users.models import SmsRecord
     from users.services import AuthService
 
     data = {
@@ -151,11 +151,11 @@ def test_failed_sends_are_listed_for_the_admin(admin_client: Client) -> None:
         with pytest.raises(SmsServiceUnavailable) as caught:
             AuthService.register_user(data)
     assert caught.value.code == "sms_unavailable"
-    failure = SmsFailure.objects.get()
-    assert (failure.phone, failure.purpose, failure.outcome) == ("+237670123456", "activation", "sms_unavailable")
-    assert failure.provider_code == "SmsNotProcessed 20500"
+    failure = SmsRecord.objects.get()
+    assert (failure.phone, failure.purpose, failure.status) == ("+237670123456", "activation", "sms_unavailable")
+    assert (failure.provider, failure.provider_code) == ("locmem", "20500")
     assert not User.objects.filter(phone="+237670123456").exists()  # the sign-up itself left nothing
-    page = admin_client.get(reverse("admin:users_smsfailure_changelist"))
+    page = admin_client.get(reverse("admin:users_smsrecord_changelist"))
     assert page.status_code == 200
     assert b"+237670123456" in page.content
     assert b"20500" in page.content
@@ -248,7 +248,7 @@ def test_the_failed_sends_page_shows_each_sms_allowance_used_this_hour(admin_cli
     for _ in range(3):
         budget.take(now, budget.SIGNUPS)
     budget.take(now, budget.ACCOUNTS)
-    page = admin_client.get(reverse("admin:users_smsfailure_changelist"))
+    page = admin_client.get(reverse("admin:users_smsrecord_changelist"))
     assert page.status_code == 200
     text = page.content.decode()
     assert "SMS envoyés pendant l'heure en cours, par enveloppe" in text  # French first
@@ -260,7 +260,7 @@ def test_the_failed_sends_page_says_when_the_allowances_cannot_be_read(admin_cli
     from unittest.mock import patch
 
     with patch("sms.budget.usage", return_value=None):
-        page = admin_client.get(reverse("admin:users_smsfailure_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+        page = admin_client.get(reverse("admin:users_smsrecord_changelist"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert b"Unknown: the shared cache cannot be read, so every send is refused." in page.content
 
@@ -391,11 +391,9 @@ def test_a_phone_looking_search_is_one_number(admin_client: Client) -> None:
 
 
 def test_the_failed_sends_search_normalises_the_number_too(admin_client: Client) -> None:
-    from users.models import SmsFailure
-
-    SmsFailure.objects.create(phone="+237699001122", purpose="activation", outcome="sms_unavailable")
-    SmsFailure.objects.create(phone="+237622991100", purpose="activation", outcome="sms_unavailable")
-    page = admin_client.get(reverse("admin:users_smsfailure_changelist"), {"q": "6 99 00 11 22"}).content.decode()
+    SmsRecordFactory(phone="+237699001122")
+    SmsRecordFactory(phone="+237622991100")
+    page = admin_client.get(reverse("admin:users_smsrecord_changelist"), {"q": "6 99 00 11 22"}).content.decode()
     assert "+237699001122" in page
     assert "+237622991100" not in page
 
@@ -525,12 +523,8 @@ def test_a_staff_member_without_the_change_permission_cannot_use_the_buttons(sms
 
 
 def test_the_user_page_leads_with_what_the_support_desk_needs(admin_client: Client) -> None:
-    from users.models import SmsFailure
-
     user = ActivationTokenFactory(user__phone="+237670000061").user
-    SmsFailure.objects.create(
-        phone=user.phone, purpose="activation", outcome="sms_unavailable", provider_code="SmsNotProcessed 20500"
-    )
+    SmsRecordFactory(phone=user.phone, status="sms_unavailable", provider_code="20500")
     url = reverse("admin:users_user_change", args=[user.pk])
     page = admin_client.get(url)
     fieldsets = list(page.context["adminform"])
@@ -539,7 +533,7 @@ def test_the_user_page_leads_with_what_the_support_desk_needs(admin_client: Clie
     ]
     html = page.content.decode()
     order = [html.index(marker) for marker in (
-        'class="form-row field-status"', 'class="form-row field-wrong_guesses_left"', "SmsNotProcessed 20500",
+        'class="form-row field-status"', 'class="form-row field-wrong_guesses_left"', "non envoyé · twilio (20500)",
         'id="activation_tokens-group"', 'name="is_active"', 'name="is_staff"',
     )]
     assert order == sorted(order)  # status and names, guesses and SMS, codes, the account, permissions last
@@ -576,12 +570,10 @@ def test_the_lists_are_narrow_enough_for_1280_px(admin_client: Client) -> None:
     """What made the last columns cut off (docs/admin/users.png shows the fit): the app sidebar and long dates."""
     from datetime import UTC, datetime
 
-    from users.models import SmsFailure
-
     at = datetime(2026, 12, 1, 18, 11, tzinfo=UTC)
     UserFactory(phone="+237670000071", date_joined=at, activated_at=at)
-    SmsFailure.objects.create(phone="+237670000071", purpose="activation", outcome="sms_unavailable", created_at=at)
-    for name in ("admin:users_user_changelist", "admin:users_smsfailure_changelist"):
+    SmsRecordFactory(phone="+237670000071", created_at=at)
+    for name in ("admin:users_user_changelist", "admin:users_smsrecord_changelist"):
         html = admin_client.get(reverse(name)).content.decode()
         assert 'id="nav-sidebar"' not in html
         assert "01/12/2026 19:11" in html, name  # local time, short format

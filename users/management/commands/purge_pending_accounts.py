@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentTypeError
 from datetime import timedelta
 from typing import Any
 
@@ -11,24 +10,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from users.management.days import positive_days
 from users.models import User
 
 # What User.is_pending means, as a filter.
 PENDING = Q(is_active=False, activated_at__isnull=True, disabled_at__isnull=True)
 
 
-def _positive(value: str) -> int:
-    days = int(value)
-    if days < 1:
-        raise ArgumentTypeError("must be at least 1")
-    return days
-
-
 class Command(BaseCommand):
     help = "Delete accounts never activated whose sign-up is older than --days (default 7), codes included."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=_positive, default=7, help="minimum age of the sign-up, in days (default 7)")
+        parser.add_argument(
+            "--days", type=positive_days, default=7, help="minimum age of the sign-up, in days (default 7)"
+        )
         parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
 
     def handle(self, *args: Any, days: int, dry_run: bool, **options: Any) -> None:
