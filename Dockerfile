@@ -9,8 +9,11 @@
 # X-Forwarded-For (DJANGO_NUM_PROXIES counts the proxies), not for the internet.
 FROM python:3.11-slim-bookworm
 
+# MALLOC_ARENA_MAX=2: glibc gives each of gunicorn's 24 threads its own malloc arena and keeps the freed Argon2
+# buffers (19 MiB a hash) in them; two arenas took a worker's peak from ~490 to ~165 MiB (docs/performance.md).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     WEB_CONCURRENCY=2 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1

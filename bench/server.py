@@ -69,6 +69,8 @@ def production_like_env(default_database: str, **overrides: str) -> dict[str, st
         raise SystemExit("this script needs PostgreSQL: set DATABASE_URL=postgres://...")
     recreate_database(database_url)
     env = {
+        # As the Docker image sets it (Dockerfile): two malloc arenas per process, not one per thread.
+        "MALLOC_ARENA_MAX": "2",
         **os.environ,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
