@@ -40,8 +40,8 @@ def onboard(client: APIClient, outbox: list[SmsMessage]) -> dict[str, Any]:
 
 
 def test_register_queries(api_client: APIClient, django_assert_max_num_queries: Callable[..., Any]) -> None:
-    # lookup; SAVEPOINT; SAVEPOINT; INSERT user; RELEASE; INSERT code; INSERT SMS record; RELEASE
-    with django_assert_max_num_queries(8):
+    # lookup; SAVEPOINT; SAVEPOINT; INSERT user; RELEASE; INSERT audit event; INSERT code; INSERT SMS record; RELEASE
+    with django_assert_max_num_queries(9):
         assert api_client.post("/api/v1/auth/register/", BODY, format="json").status_code == 201
 
 
@@ -52,15 +52,15 @@ def test_activate_queries(
     code = re.search(r"\b\d{6}\b", sms_outbox[-1].text).group(0)  # type: ignore[union-attr]
     body = {"phone": BODY["phone"], "code": code, "signup_token": registered["signup_token"]}
     # SAVEPOINT; SELECT user FOR UPDATE; SELECT code FOR UPDATE (user first, as every writer locks them);
-    # UPDATE code; UPDATE user; RELEASE; INSERT outstanding token
-    with django_assert_max_num_queries(7):
+    # UPDATE code; UPDATE user; INSERT audit event; RELEASE; INSERT outstanding token
+    with django_assert_max_num_queries(8):
         assert api_client.post("/api/v1/auth/activate/", body, format="json").status_code == 200
 
 
 def test_login_queries(api_client: APIClient, django_assert_max_num_queries: Callable[..., Any]) -> None:
     User.objects.create_user("670123456", PASSWORD, is_active=True)
-    # SELECT user; UPDATE last_login; INSERT outstanding token
-    with django_assert_max_num_queries(3):
+    # SELECT user; UPDATE last_login; INSERT audit event; INSERT outstanding token
+    with django_assert_max_num_queries(4):
         response = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json")
     assert response.status_code == 200
 

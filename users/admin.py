@@ -27,14 +27,21 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sms import budget
-from users.models import ActivationToken, SmsRecord, User, VerificationCode, local_minute
+from users.backends import client_address
+from users.models import ActivationToken, AuditEvent, SmsRecord, User, VerificationCode, local_minute
 from users.phone import MAX_INPUT_LENGTH, clean_phone
-from users.services import ActivationService, support
+from users.services import ActivationService, audit, support
 from users.services.delivery import send_notice
 from users.services.recovery import end_old_number
 from users.services.sessions import end_sessions
 from users.texts import phone_changed_text
 from waterbill.errors import DomainError
+
+
+def staff_action(request: HttpRequest, user: User, action: str) -> None:
+    """The audit event of a support-desk action on `user`, by the staff member logged in."""
+    actor = request.user if isinstance(request.user, User) else None
+    audit.record(audit.Kind.ADMIN_ACTION, user=user, actor=actor, client_ip=client_address(request), detail=action)
 
 
 class PhoneFormField(forms.CharField):
@@ -186,7 +193,10 @@ class PhoneSearchMixin:
     """Search where a phone-looking query is one number, not words: normalised (users.phone.clean_phone) and
     matched exactly on `phone`, so `00237699001122`, `6 99 00 11 22` and `+237 699 00 11 22` find the same
     account and nothing else. A phone-looking query that is no whole number (`001122`) matches the numbers
-    that contain its digits, in that order. Any other query goes to Django's search (names, by substring)."""
+    that contain its digits, in that order. Any other query goes to Django's search (names, by substring).
+    `phone_field` names the number's field (a lookup path for a related account's)."""
+
+    phone_field = "phone"
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -194,9 +204,9 @@ class PhoneSearchMixin:
         term = search_term.strip()
         if PHONE_QUERY.fullmatch(term):
             try:
-                return queryset.filter(phone=clean_phone(term)), False
+                return queryset.filter(**{self.phone_field: clean_phone(term)}), False
             except ValidationError:
-                return queryset.filter(phone__contains=re.sub(r"\D", "", term)), False
+                return queryset.filter(**{f"{self.phone_field}__contains": re.sub(r"\D", "", term)}), False
         return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
 
 
@@ -221,6 +231,29 @@ class SmsRecordAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    """The audit trail, read-only: what was done to which account, by whom (a staff member, for the support
+    desk's actions), from which network, in which request (the id in the logs). Search by the account's number."""
+
+    list_display = ("created", "kind", "user", "actor", "detail", "address", "request_id")
+    list_filter = ("kind",)
+    list_select_related = ("user", "actor")
+    search_fields = ("user__phone",)
+    phone_field = "user__phone"
+    date_hierarchy = "created_at"
+    created = date_column(AuditEvent, "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # retention is purge_audit_events' job, not a click's
 
 
 #: Every path of wrong guesses (users.services.support.GUESS_PATHS), as the support desk reads them.
@@ -412,6 +445,19 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         if obj.is_active:
             ActivationToken.objects.filter(user=obj).retire(timezone.now())
 
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        """Django's admin log, and the account's audit trail: created by the support desk."""
+        staff_action(request, obj, "create")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        """Django's admin log, and the account's audit trail: the names of the fields the support desk changed
+        (never their values), or "password" when it set one."""
+        entries = message if isinstance(message, list) else []
+        changed = [name for entry in entries if "changed" in entry for name in entry["changed"].get("fields", [])]
+        staff_action(request, obj, "change: " + (", ".join(changed) if changed else "password"))
+        return super().log_change(request, obj, message)
+
     @staticmethod
     def _moved(user: User, *, old_phone: str) -> None:
         """The support desk moved the account to another number: as a number change by code does, every session
@@ -472,6 +518,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         count = 0
         for user in queryset:
             support.lift_locks(user)
+            staff_action(request, user, "lift_locks")
             count += 1
         self.message_user(
             request,
@@ -493,6 +540,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
                 ActivationToken.objects.filter(user=user).retire(now)
                 VerificationCode.objects.filter(user=user).retire(now)
                 end_sessions(user)
+                staff_action(request, user, "disable")
             count += 1
         self.message_user(
             request,
@@ -510,6 +558,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{user.phone}: {exc}", messages.ERROR)
             else:
+                staff_action(request, user, "resend_code")
                 sent += 1
         if sent:
             self.message_user(

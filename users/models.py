@@ -407,3 +407,47 @@ class SmsRecord(models.Model):
     def advances(self, status: str) -> bool:
         """Whether `status` moves this record forward (a later stage than its own; unknown statuses never do)."""
         return status in self.RANK and self.RANK[status] > self.RANK.get(self.status, 0)
+
+
+class AuditEvent(models.Model):
+    """One security-relevant action on an account: who, what, when, from which network, in which request.
+
+    Never a code, a password or a token; the client address is masked (waterbill.throttling.mask_address) and
+    the account is a reference only, so erasing an account's personal data leaves its events without them.
+    Written by users.services.audit.record, in the action's own transaction: an action rolled back leaves
+    no event.
+    """
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", _("sign-up")
+        ACTIVATION = "activation", _("activation")
+        CLAIM = "claim", _("sign-up claimed with its code")
+        LOGIN = "login", _("login")
+        LOGIN_FAILED = "login_failed", _("failed login")
+        LOGOUT = "logout", _("logout")
+        REFRESH_REUSE = "refresh_reuse", _("used refresh token presented again")
+        PASSWORD_CHANGE = "password_change", _("password change")
+        PASSWORD_RESET = "password_reset", _("password reset")
+        PHONE_CHANGE = "phone_change", _("phone number change")
+        ADMIN_ACTION = "admin_action", _("action of the support desk")
+
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        User, verbose_name=_("account"), null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        User, verbose_name=_("by staff member"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    address = models.CharField(_("client network"), max_length=64, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="audit_event_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {local_minute(self.created_at)}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from users.models import User
+from users.services import audit
 
 SESSION_ENDED = _("This session has ended. Log in again.")
 
@@ -33,19 +35,16 @@ def token_pair(user: User) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def rotate(raw_refresh: str) -> dict[str, str]:
+def rotate(raw_refresh: str, *, client_ip: str | None = None) -> dict[str, str]:
     """Exchange a refresh token for a new pair, blacklisting the old one: each refresh token works once.
 
     Five queries (simplejwt's own rotation takes nine, and lets two simultaneous refreshes of one token both
     succeed): the unique blacklist row settles that race, so a replayed token is refused.
     Raises InvalidToken (401 `token_not_valid`) or AuthenticationFailed (401 `no_active_account`, or
-    `session_ended` when the account's sessions were ended since the token was issued).
+    `session_ended` when the account's sessions were ended since the token was issued). A used token presented
+    again is an audit event (`refresh_reuse`): a stolen copy, or a client that lost its answer.
     """
-    try:
-        # simplejwt annotates `token` as a Token, but takes (and documents) the encoded string.
-        old = RefreshToken(raw_refresh)  # type: ignore[arg-type]  # signature, expiry, type, not blacklisted
-    except TokenError as exc:
-        raise InvalidToken(exc.args[0]) from exc
+    old = _live(raw_refresh, client_ip)
     with transaction.atomic():
         # Under the user's row lock, which every change that ends the sessions takes too: either the change
         # committed first and this token's version is refused, or this rotation did, and the pair it mints
@@ -59,29 +58,58 @@ def rotate(raw_refresh: str) -> dict[str, str]:
             raise AuthenticationFailed(_("No active account found for the given token."), "no_active_account")
         if session_of(old) != user.session_version:
             raise AuthenticationFailed(SESSION_ENDED, "session_ended")
-        _blacklist(old)
+        _blacklist(old, client_ip)
         return token_pair(user)
 
 
-def revoke(raw_refresh: str) -> None:
-    """Blacklist a refresh token (logout). Raises InvalidToken when it is invalid or already used."""
+def revoke(raw_refresh: str, *, client_ip: str | None = None) -> None:
+    """Blacklist a refresh token (logout), an audit event. Raises InvalidToken when it is invalid or already
+    used (a reuse is audited, as for `rotate`)."""
+    outstanding = _blacklist(_live(raw_refresh, client_ip), client_ip)
+    audit.record(audit.Kind.LOGOUT, user=_account(outstanding.user_id), client_ip=client_ip)
+
+
+def _live(raw_refresh: str, client_ip: str | None) -> RefreshToken:
+    """`raw_refresh` checked (signature, expiry, type, not blacklisted). Raises InvalidToken."""
     try:
-        old = RefreshToken(raw_refresh)  # type: ignore[arg-type]  # an encoded token, as above
+        # simplejwt annotates `token` as a Token, but takes (and documents) the encoded string.
+        return RefreshToken(raw_refresh)  # type: ignore[arg-type]
     except TokenError as exc:
+        _audit_reuse(raw_refresh, client_ip)
         raise InvalidToken(exc.args[0]) from exc
-    _blacklist(old)
 
 
-def _blacklist(token: RefreshToken) -> None:
-    """Insert the blacklist row of `token`; its uniqueness makes a second use (even simultaneous) fail."""
-    outstanding = OutstandingToken.objects.filter(jti=token.payload[api_settings.JTI_CLAIM]).only("pk").first()
+def _audit_reuse(raw_refresh: str, client_ip: str | None) -> None:
+    """When a refused refresh token is one of ours, live and already used: the audit event of its reuse."""
+    try:
+        payload = token_backend.decode(raw_refresh, verify=True)  # type: ignore[arg-type]  # signature, expiry
+    except TokenBackendError:
+        return
+    used = BlacklistedToken.objects.filter(token__jti=payload.get(api_settings.JTI_CLAIM)).select_related("token")
+    if (row := used.first()) is not None:
+        audit.record(audit.Kind.REFRESH_REUSE, user=_account(row.token.user_id), client_ip=client_ip)
+
+
+def _account(user_id: int | None) -> User | None:
+    """The account of a token, as a reference for an event (no query)."""
+    return User(pk=user_id) if user_id is not None else None
+
+
+def _blacklist(token: RefreshToken, client_ip: str | None) -> OutstandingToken:
+    """Insert the blacklist row of `token`; its uniqueness makes a second use (even simultaneous) fail.
+    Returns the token's outstanding row."""
+    outstanding = (
+        OutstandingToken.objects.filter(jti=token.payload[api_settings.JTI_CLAIM]).only("pk", "user_id").first()
+    )
     if outstanding is None:  # not issued by us (or purged): nothing to blacklist, so refuse it
         raise InvalidToken(str(_("Token is invalid")))
     try:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:  # a simultaneous request with the same token won
+        audit.record(audit.Kind.REFRESH_REUSE, user=_account(outstanding.user_id), client_ip=client_ip)
         raise InvalidToken(str(_("Token is blacklisted"))) from None
+    return outstanding
 
 
 

@@ -67,7 +67,7 @@ class RegisterView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        registration = AuthService.register(**serializer.validated_data)
+        registration = AuthService.register(**serializer.validated_data, client_ip=client_ip(request))
         return Response(s.RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
 
 
@@ -202,7 +202,7 @@ class LogoutView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        revoke(serializer.validated_data["refresh"])
+        revoke(serializer.validated_data["refresh"], client_ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -225,7 +225,8 @@ class RefreshView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return tokens_response(s.TokenPairSerializer(rotate(serializer.validated_data["refresh"])).data)
+        pair = rotate(serializer.validated_data["refresh"], client_ip=client_ip(request))
+        return tokens_response(s.TokenPairSerializer(pair).data)
 
 
 class MeView(AccountAPIView):

@@ -37,6 +37,11 @@ class RequestIdMiddleware:
         return response
 
 
+def current_request_id() -> str:
+    """The id of the request being served ("-" outside a request): what the logs and the audit events carry."""
+    return _request_id.get()
+
+
 def _forget_request_id(**kwargs: object) -> None:
     _request_id.set("-")
 
@@ -48,7 +53,7 @@ class RequestIdFilter(logging.Filter):
     """Adds `request_id` to every record ("-" outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = current_request_id()
         return True
 
 

@@ -18,6 +18,7 @@ from sms.backends.base import BaseSmsBackend
 from users.exceptions import AccountNotPending, ActivationLocked, CodeExpired, CodeInvalid, CodeUsed, SignupInvalid
 from users.models import ActivationToken, User
 from users.phone import mask_phone
+from users.services import audit
 from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
 from users.services.limits import ACTIVATION, CLAIM, Attempt, check_code, check_send_limits
 from users.validation import check_password_rules
@@ -88,6 +89,7 @@ def activate(
         attempt = attempt or held
         if error is None and user is not None and token is not None and not claiming:
             _activate(user, token, now)
+            audit.record(audit.Kind.ACTIVATION, user=user, client_ip=client_ip, now=now)
     if error is None and attempt is not None:
         attempt.forgive()  # a right code is not a wrong guess
     if user is None or token is None or error is not None:
@@ -95,7 +97,7 @@ def activate(
         logger.warning("Activation failed for %s: %s", mask_phone(phone), error.code)
         raise error
     if password is not None and claiming:
-        user = _claim(user, token, password, now)
+        user = _claim(user, token, password, now, client_ip=client_ip)
     logger.info("User %s activated", mask_phone(phone))
     return user
 
@@ -138,7 +140,7 @@ def _verdict(
     return SignupInvalid(), None
 
 
-def _claim(user: User, proved: ActivationToken, password: str, now: datetime) -> User:
+def _claim(user: User, proved: ActivationToken, password: str, now: datetime, *, client_ip: str | None) -> User:
     """The code of a claim is proved: check the new password against the account (phone and names), hash it
     outside any transaction, then activate if that code is still the account's newest and unused.
     Raises ValidationFailed on `password`, CodeUsed, CodeExpired or CodeInvalid."""
@@ -153,6 +155,7 @@ def _claim(user: User, proved: ActivationToken, password: str, now: datetime) ->
         if token.expires_at != proved.expires_at or token.is_expired(now):
             raise CodeExpired()  # retired meanwhile
         _activate(locked, token, now, password_hash=password_hash)
+        audit.record(audit.Kind.CLAIM, user=locked, client_ip=client_ip, now=now)
     logger.info("Sign-up of %s claimed with its SMS code and a new password", mask_phone(user.phone))
     return locked
 

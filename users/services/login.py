@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from users.exceptions import AccountDisabled, AccountInactive, InvalidCredentials
 from users.models import User
 from users.phone import mask_phone
+from users.services import audit
 from users.services.delivery import send_notice
 from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text
@@ -38,13 +39,23 @@ def login(*, phone: str, password: str, client_ip: str | None = None, now: datet
         user = authenticate(None, phone=phone, password=password, client_ip=client_ip, now=now)
     except (AccountInactive, AccountDisabled) as exc:
         logger.warning("Login refused for %s: %s", mask_phone(phone), exc.code)
+        _failed(phone, client_ip, exc.code, now)
         raise
     if not isinstance(user, User):
         logger.warning("Login failed for %s: unknown phone or wrong password", mask_phone(phone))
+        _failed(phone, client_ip, InvalidCredentials.default_code, now)
         raise InvalidCredentials()
     user_logged_in.send(sender=User, request=None, user=user)
+    audit.record(audit.Kind.LOGIN, user=user, client_ip=client_ip, now=now)
     logger.info("User %s logged in", mask_phone(phone))
     return user
+
+
+def _failed(phone: str, client_ip: str | None, reason: str, now: datetime | None) -> None:
+    """The audit event of a password that was checked and refused (a locked login was not checked: none),
+    about the number's account if there is one."""
+    account = User.objects.filter(phone=phone).first()
+    audit.record(audit.Kind.LOGIN_FAILED, user=account, client_ip=client_ip, detail=reason, now=now)
 
 
 def verify_password(user: User, password: str, *, client_ip: str | None, now: datetime | None = None) -> None:
@@ -59,6 +70,7 @@ def verify_password(user: User, password: str, *, client_ip: str | None, now: da
         checked = None  # not this request's active account any more
     if not isinstance(checked, User) or checked.pk != user.pk:
         logger.warning("Current password refused for %s", mask_phone(user.phone))
+        audit.record(audit.Kind.LOGIN_FAILED, user=user, client_ip=client_ip, detail="current_password", now=now)
         raise ValidationFailed(
             {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
         )
@@ -88,5 +100,6 @@ def change_password(
         User.objects.filter(pk=user.pk).update(password=password_hash)
         user.password = password_hash
         end_sessions(user)
+        audit.record(audit.Kind.PASSWORD_CHANGE, user=user, client_ip=client_ip, now=now)
     logger.info("Password of %s changed", mask_phone(user.phone))
     send_notice(user, phone=user.phone, purpose="password_notice", text=password_changed_text, now=now)

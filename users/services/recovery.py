@@ -26,6 +26,7 @@ from users.exceptions import (
 )
 from users.models import User, VerificationCode
 from users.phone import mask_phone
+from users.services import audit
 from users.services.delivery import ensure_available, get_gateway, send_notice, send_verification_code
 from users.services.limits import (
     PHONE_CHANGE,
@@ -158,6 +159,7 @@ def confirm_reset(
         user.password = password_hash
         user.save(update_fields=["password"])
         end_sessions(user)
+        audit.record(audit.Kind.PASSWORD_RESET, user=user, client_ip=client_ip, now=now)
     logger.info("Password of %s reset with an SMS code", mask_phone(phone))
     send_notice(user, phone=user.phone, purpose="password_notice", text=password_changed_text, now=now)
     return user
@@ -259,6 +261,7 @@ def confirm_change(user: User, *, code: str, client_ip: str | None = None, now: 
                     VerificationCode.objects.filter(pk=row.pk).update(used_at=now)
                     User.objects.filter(pk=locked.pk).update(phone=row.phone)
                     end_old_number(locked, now=now)
+                    audit.record(audit.Kind.PHONE_CHANGE, user=locked, client_ip=client_ip, now=now)
             except IntegrityError:
                 error = PhoneTaken.without_field()
     if error is not None or row is None:

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from users.exceptions import PhoneTaken, ServiceUnavailable, SmsBusy
 from users.models import ActivationToken, User
 from users.phone import mask_phone
+from users.services import audit
 from users.services.blocks import check_block_allowance
 from users.services.delivery import (
     ensure_available,
@@ -52,7 +53,13 @@ class Registration:
 
 
 def register(
-    *, phone: str, first_name: str, last_name: str, password: str, now: datetime | None = None
+    *,
+    phone: str,
+    first_name: str,
+    last_name: str,
+    password: str,
+    client_ip: str | None = None,
+    now: datetime | None = None,
 ) -> Registration:
     """Create a pending user for `phone` (E.164) and send its activation code, all or nothing.
 
@@ -91,6 +98,8 @@ def register(
         # durable: the SMS must leave only when this very transaction commits, never inside a caller's.
         with transaction.atomic(durable=True):
             user = _insert_user(phone, fields) if existing is None else _replace_pending_user(existing.pk, fields, now)
+            # Before the code and its SMS, which stay last: an SMS leaves only once every write before it held.
+            audit.record(audit.Kind.SIGNUP, user=user, client_ip=client_ip, now=now)
             token = issue_activation_code(user, code, gateway, now, supersede=existing is not None)
     except DatabaseError as exc:
         # The seed's failure table: a database error at any step leaves no user, and is the seed's ValueError.
