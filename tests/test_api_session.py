@@ -190,11 +190,11 @@ def test_me_without_a_valid_token_is_401_with_a_code(api_client: APIClient, head
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_me_rejects_put_and_delete(auth_client: APIClient) -> None:
-    for method in (auth_client.put, auth_client.delete):
-        response = method(ME, {}, format="json")
-        assert response.status_code == 405
-        assert response.json()["code"] == "method_not_allowed"
+def test_me_rejects_put(auth_client: APIClient) -> None:
+    """PUT is refused (PATCH changes the names; DELETE deletes the account: tests/test_account_deletion.py)."""
+    response = auth_client.put(ME, {}, format="json")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
 
 
 def test_token_errors_are_french_by_default(api_client: APIClient) -> None:

@@ -30,7 +30,8 @@ from sms import budget
 from users.backends import client_address
 from users.models import ActivationToken, AuditEvent, SmsRecord, User, VerificationCode, local_minute
 from users.phone import MAX_INPUT_LENGTH, clean_phone
-from users.services import ActivationService, audit, support
+from users.services import AccountDeletionService, ActivationService, audit, support
+from users.services.deletion import erase_after
 from users.services.delivery import send_notice
 from users.services.recovery import end_old_number
 from users.services.sessions import end_sessions
@@ -352,7 +353,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         "sms_history",
     )
     inlines = [ActivationTokenInline, VerificationCodeInline]
-    actions = ["resend_activation_code", "lift_locks", "disable_accounts"]
+    actions = ["resend_activation_code", "lift_locks", "disable_accounts", "restore_deleted_accounts"]
     #: The change page shows the codes (the inlines) after the first CODES_AFTER fieldsets.
     CODES_AFTER = 2
     fieldsets = (
@@ -473,6 +474,10 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         """Pending (never activated), active, or disabled: at a glance."""
         if obj.is_pending:
             return str(_("pending"))
+        if obj.deletion_requested_at is not None:
+            return gettext("deleted by its owner: erased after %(date)s") % {
+                "date": local_minute(erase_after(obj.deletion_requested_at))
+            }
         return str(_("active")) if obj.is_active else str(_("disabled"))
 
     @admin.display(description=_("Wrong guesses left"))
@@ -546,6 +551,20 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
             request,
             ngettext("%(count)d account disabled.", "%(count)d accounts disabled.", count) % {"count": count},
             messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Restore the accounts their owners deleted"))
+    def restore_deleted_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Keep each selected account whose deletion is pending (its owner called within the grace period): active
+        again, without its sessions. Other accounts are left as they are."""
+        actor = request.user if isinstance(request.user, User) else None
+        restored = sum(
+            AccountDeletionService.restore(user, actor=actor, client_ip=client_address(request)) for user in queryset
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d account restored.", "%(count)d accounts restored.", restored) % {"count": restored},
+            messages.SUCCESS if restored else messages.WARNING,
         )
 
     @admin.action(description=_("Resend activation code"))

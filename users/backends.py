@@ -10,7 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils import timezone
 
-from users.exceptions import AccountDisabled, AccountInactive
+from users.exceptions import AccountDeletionPending, AccountDisabled, AccountInactive
 from users.models import User
 from users.phone import InvalidPhoneNumber, normalize_phone
 from users.services.limits import LOGIN
@@ -61,7 +61,7 @@ class PhoneBackend(ModelBackend):
         if user.is_pending:
             raise AccountInactive()
         if not user.is_active:
-            raise AccountDisabled()
+            raise AccountDeletionPending() if user.deletion_requested_at else AccountDisabled()
         return user
 
     def user_can_authenticate(self, user: Any) -> bool:

@@ -164,6 +164,17 @@ class AccountDisabled(DomainError):
     default_detail = _("This account has been disabled.")
 
 
+class AccountDeletionPending(AccountDisabled):
+    """Right password, but the customer deleted the account: it is erased at the end of its grace period unless
+    the support desk restores it (an AccountDisabled, so every caller that refuses a disabled account refuses
+    this one)."""
+
+    default_code = "account_deleted"
+    default_detail = _(
+        "This account is being deleted, as its owner asked. To keep it, call our customer service before it is erased."
+    )
+
+
 class ActivationLocked(DomainError):
     """Too many wrong codes for this account, across resends: activation is paused for a while."""
 

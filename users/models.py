@@ -135,6 +135,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when the support desk disables the account (the admin's action): a pending sign-up so disabled can
     # no longer be activated, replaced or purged; the number stays blocked until an administrator re-enables it.
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True, editable=False)
+    # Set when the customer deletes the account (DELETE /users/me/): disabled at once, erased after
+    # ACCOUNT_DELETION_GRACE_DAYS by `erase_deleted_accounts` unless the support desk restores it.
+    deletion_requested_at = models.DateTimeField(_("deletion asked at"), null=True, blank=True, editable=False)
     # The language of every SMS sent to this user: the sign-up's, editable on /users/me/.
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # Hash of the secret the sign-up answered to its client: only that client may activate the account.
@@ -430,6 +433,8 @@ class AuditEvent(models.Model):
         PASSWORD_RESET = "password_reset", _("password reset")
         PHONE_CHANGE = "phone_change", _("phone number change")
         ADMIN_ACTION = "admin_action", _("action of the support desk")
+        DELETION = "deletion", _("account deletion asked")
+        RESTORE = "restore", _("account restored")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

@@ -232,6 +232,18 @@ class PasswordChangeSerializer(serializers.Serializer):
     new_password = password_field()
 
 
+class AccountDeletionSerializer(serializers.Serializer):
+    """The account's password, proving that its owner deletes it."""
+
+    password = password_field()
+
+
+class AccountDeletionResultSerializer(serializers.Serializer):
+    """When the account's personal data will be erased, unless the support desk restores it before."""
+
+    erase_after = serializers.DateTimeField()
+
+
 class PasswordResetConfirmSerializer(serializers.Serializer):
     """The phone, the reset code it received, and the new password."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.utils.translation import gettext
 
@@ -38,6 +40,14 @@ def password_changed_text() -> str:
     return gettext(
         "WaterBill: the password of your account was changed. If this was not you, reset it now in the app."
     )
+
+
+def deletion_text(erase_after: date) -> str:
+    """The notice to the account's number after its owner deleted it: when it will be erased, and how to keep it."""
+    return gettext(
+        "WaterBill: your account will be erased on %(date)s, as you asked. To keep it, call our customer service "
+        "before then."
+    ) % {"date": erase_after.isoformat()}
 
 
 def phone_changed_text() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,6 +24,7 @@ from users.http import (
     tokens_response,
 )
 from users.services import (
+    AccountDeletionService,
     ActivationService,
     AuthService,
     PasswordResetService,
@@ -230,7 +232,14 @@ class RefreshView(PublicAPIView):
 
 
 class MeView(AccountAPIView):
-    """The logged-in user's account: read it, change the names."""
+    """The logged-in user's account: read it, change the names, delete it."""
+
+    def get_throttles(self) -> list[Any]:
+        """Deleting checks the password: the login rate applies to it, as to a password change."""
+        if self.request.method == "DELETE":
+            self.throttle_scope = "login"
+            return [FixedWindowScopedThrottle()]
+        return super().get_throttles()
 
     @extend_schema(responses={200: s.UserSerializer, 401: UNAUTHENTICATED}, tags=["users"])
     def get(self, request: Request) -> Response:
@@ -246,6 +255,32 @@ class MeView(AccountAPIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(serializer.data)
+
+    @extend_schema(
+        summary="Delete the account",
+        description=(
+            "The app's in-app account deletion. With the account's password: the account is disabled at once "
+            "(login answers 403 `account_deleted`), every session ends, and the number gets an SMS saying when "
+            "its personal data will be erased (`erase_after`, `ACCOUNT_DELETION_GRACE_DAYS` days later). Until "
+            "then the customer service can restore it; after, the number is free for a new sign-up."
+        ),
+        request=s.AccountDeletionSerializer,
+        responses={
+            202: s.AccountDeletionResultSerializer,
+            400: bad_request("`password`: `password_incorrect` (counted as a failed login), `required`."),
+            401: UNAUTHENTICATED,
+            429: error("`throttled` (the login rate) or `login_locked` (too many wrong passwords). See `Retry-After`."),
+        },
+        tags=["users"],
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = s.AccountDeletionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        erase_after = AccountDeletionService.request_deletion(
+            self.account(request), password=serializer.validated_data["password"], client_ip=client_ip(request)
+        )
+        body = s.AccountDeletionResultSerializer({"erase_after": erase_after}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordChangeView(AccountAPIView):

@@ -234,6 +234,9 @@ SIGNUP_SMS_PER_BLOCK_PER_HOUR = env_int("SIGNUP_SMS_PER_BLOCK_PER_HOUR", 10)
 # Days an SMS record (users.SmsRecord: number, purpose, provider, status; never the code) is kept before
 # `manage.py purge_sms_records` deletes it: numbers are personal data, kept no longer than support needs them.
 SMS_RECORD_RETENTION_DAYS = env_count("SMS_RECORD_RETENTION_DAYS", 90)
+# Days between a customer deleting the account (DELETE /users/me/: disabled at once) and `manage.py
+# erase_deleted_accounts`, run daily, erasing its personal data; the support desk can restore it meanwhile.
+ACCOUNT_DELETION_GRACE_DAYS = env_count("ACCOUNT_DELETION_GRACE_DAYS", 7)
 # Days an audit event (users.AuditEvent: what was done to an account, when, from which network) is kept before
 # `manage.py purge_audit_events`, run daily, deletes it.
 AUDIT_RETENTION_DAYS = env_count("AUDIT_RETENTION_DAYS", 365)

@@ -4,6 +4,8 @@
 * `activation`: a new activation code, and the code that activates (ActivationService);
 * `login`: login and password change (AuthService.login, change_password);
 * `recovery`: password reset and phone change (PasswordResetService, PhoneChangeService);
+* `deletion`: the owner deletes the account, erased after a grace period (AccountDeletionService);
+* `audit`: the audit trail, one event per security-relevant action;
 * `delivery`: sending a code (availability, SMS budget, the gateway's outcome, failures recorded);
 * `limits`: codes sent per number, and wrong guesses (passwords and codes), one mechanism.
 
@@ -14,12 +16,13 @@ gateway up as `users.services.get_sms_gateway` at call time, so patching that na
 from __future__ import annotations
 
 from sms import get_sms_gateway
-from users.services import activation, recovery, registration
+from users.services import activation, deletion, recovery, registration
 from users.services import login as login_flow
 from users.services.login import change_password
 from users.services.registration import Registration
 
 __all__ = [
+    "AccountDeletionService",
     "ActivationService",
     "AuthService",
     "PasswordResetService",
@@ -44,6 +47,14 @@ class ActivationService:
     create_and_send_activation_code = staticmethod(activation.create_and_send_activation_code)
     resend_activation_code = staticmethod(activation.resend_activation_code)
     activate = staticmethod(activation.activate)
+
+
+class AccountDeletionService:
+    """The owner deletes the account; the support desk restores it during the grace period; erasure after."""
+
+    request_deletion = staticmethod(deletion.request_deletion)
+    restore = staticmethod(deletion.restore)
+    erase_due = staticmethod(deletion.erase_due)
 
 
 class PasswordResetService:

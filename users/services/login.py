@@ -58,11 +58,13 @@ def _failed(phone: str, client_ip: str | None, reason: str, now: datetime | None
     audit.record(audit.Kind.LOGIN_FAILED, user=account, client_ip=client_ip, detail=reason, now=now)
 
 
-def verify_password(user: User, password: str, *, client_ip: str | None, now: datetime | None = None) -> None:
+def verify_password(
+    user: User, password: str, *, client_ip: str | None, now: datetime | None = None, field: str = "current_password"
+) -> None:
     """Check the logged-in `user`'s current password like a login: through `authenticate()`, so the failed-login
     limits count it and Django's signals fire (a stolen token must not allow guessing the password at will).
 
-    Raises ValidationFailed (`current_password`: `password_incorrect`), LoginLocked or LimitsUnavailable.
+    Raises ValidationFailed (`field`: `password_incorrect`), LoginLocked or LimitsUnavailable.
     """
     try:
         checked = authenticate(None, phone=user.phone, password=password, client_ip=client_ip, now=now)
@@ -70,10 +72,8 @@ def verify_password(user: User, password: str, *, client_ip: str | None, now: da
         checked = None  # not this request's active account any more
     if not isinstance(checked, User) or checked.pk != user.pk:
         logger.warning("Current password refused for %s", mask_phone(user.phone))
-        audit.record(audit.Kind.LOGIN_FAILED, user=user, client_ip=client_ip, detail="current_password", now=now)
-        raise ValidationFailed(
-            {"current_password": [(_("Your current password is not correct."), "password_incorrect")]}
-        )
+        audit.record(audit.Kind.LOGIN_FAILED, user=user, client_ip=client_ip, detail=field, now=now)
+        raise ValidationFailed({field: [(_("Your current password is not correct."), "password_incorrect")]})
 
 
 def change_password(

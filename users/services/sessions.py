@@ -37,3 +37,9 @@ def end_sessions(user: User) -> None:
     # Refused already by their version; blacklisted too, so the admin's list of tokens tells the truth.
     pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in pending], ignore_conflicts=True)
+
+
+def forget_tokens(user: User) -> None:
+    """Delete every refresh token row of `user` (outstanding and, by cascade, blacklisted): for an account being
+    erased, whose tokens no longer need refusing (the user row goes in the same transaction)."""
+    OutstandingToken.objects.filter(user=user).delete()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.test import override_settings
@@ -13,7 +13,14 @@ from sms import get_sms_gateway
 from sms.backends.locmem import SmsMessage
 from sms.checks import check_activation_text
 from sms.gsm import fits_one_segment, non_gsm7_characters
-from users.texts import activation_text, password_changed_text, phone_change_text, phone_changed_text, reset_text
+from users.texts import (
+    activation_text,
+    deletion_text,
+    password_changed_text,
+    phone_change_text,
+    phone_changed_text,
+    reset_text,
+)
 
 TEXTS = [activation_text, reset_text, phone_change_text]
 NOTICES = [password_changed_text, phone_changed_text]
@@ -40,6 +47,16 @@ def test_every_notice_is_one_gsm7_segment_in_every_language(language: str, notic
     with translation.override(language):
         sms = notice()
     assert sms.startswith("WaterBill: ")
+    assert not non_gsm7_characters(sms), f"{language}: {non_gsm7_characters(sms)} force UCS-2"
+    assert fits_one_segment(sms), f"{language}: {len(sms)} characters"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_deletion_notice_is_one_gsm7_segment_and_gives_the_date(language: str) -> None:
+    with translation.override(language):
+        sms = deletion_text(date(2026, 12, 31))
+    assert sms.startswith("WaterBill: ")
+    assert "2026-12-31" in sms
     assert not non_gsm7_characters(sms), f"{language}: {non_gsm7_characters(sms)} force UCS-2"
     assert fits_one_segment(sms), f"{language}: {len(sms)} characters"
 
