@@ -244,6 +244,70 @@ class AccountDeletionResultSerializer(serializers.Serializer):
     erase_after = serializers.DateTimeField()
 
 
+class ExportedAccountSerializer(serializers.Serializer):
+    """The account as stored (the password only says how it is kept)."""
+
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    language = serializers.CharField()
+    is_active = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+    last_login = serializers.DateTimeField(allow_null=True)
+    password = serializers.CharField()
+
+
+class ExportedSessionSerializer(serializers.Serializer):
+    """One refresh token: a login, an activation or a claim, or a refresh replacing the one before."""
+
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True, help_text="used up by a refresh, revoked, or ended")
+
+
+class ExportedSmsSerializer(serializers.Serializer):
+    """One SMS sent to one of the account's numbers: never its text or its code."""
+
+    created_at = serializers.DateTimeField()
+    phone = serializers.CharField()
+    purpose = serializers.CharField()
+    language = serializers.CharField()
+    provider = serializers.CharField()
+    status = serializers.CharField()
+    updated_at = serializers.DateTimeField(help_text="when the status was last reported")
+
+
+class ExportedPhoneChangeSerializer(serializers.Serializer):
+    """A number the account asked to move to."""
+
+    created_at = serializers.DateTimeField()
+    phone = serializers.CharField()
+    used_at = serializers.DateTimeField(allow_null=True, help_text="when the move was confirmed with the code")
+
+
+class ExportedAuditEventSerializer(serializers.Serializer):
+    """One security-relevant action on the account (docs/privacy.md, "The audit trail")."""
+
+    created_at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    address = serializers.CharField(help_text="the client's network, not its address")
+    request_id = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class AccountExportSerializer(serializers.Serializer):
+    """Everything the API holds about the caller's account (users.services.export)."""
+
+    exported_at = serializers.DateTimeField()
+    account = ExportedAccountSerializer()
+    sessions = ExportedSessionSerializer(many=True)
+    sms = ExportedSmsSerializer(many=True)
+    phone_change_codes = ExportedPhoneChangeSerializer(many=True)
+    audit_events = ExportedAuditEventSerializer(many=True)
+
+
 class PasswordResetConfirmSerializer(serializers.Serializer):
     """The phone, the reset code it received, and the new password."""
 

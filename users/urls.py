@@ -15,6 +15,7 @@ urlpatterns = [
     path("auth/password/reset/", views.PasswordResetView.as_view(), name="password-reset"),
     path("auth/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
     path("users/me/", views.MeView.as_view(), name="me"),
+    path("users/me/export/", views.AccountExportView.as_view(), name="account-export"),
     path("users/me/password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("users/me/phone/", views.PhoneChangeView.as_view(), name="phone-change"),
     path("users/me/phone/confirm/", views.PhoneChangeConfirmView.as_view(), name="phone-change-confirm"),

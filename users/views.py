@@ -30,6 +30,7 @@ from users.services import (
     PasswordResetService,
     PhoneChangeService,
     change_password,
+    export,
     receipts,
     sms_status,
 )
@@ -281,6 +282,29 @@ class MeView(AccountAPIView):
         )
         body = s.AccountDeletionResultSerializer({"erase_after": erase_after}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class AccountExportView(AccountAPIView):
+    """Everything held about the caller, as one JSON document (the right of access and portability)."""
+
+    @extend_schema(
+        summary="Export my data",
+        description=(
+            "One JSON document with everything the API holds about the caller's account: the account, its "
+            "sessions (refresh tokens), the SMS sent to its numbers (purpose, status, times; never a text or a "
+            "code), the numbers it asked to move to, its audit events. Codes and the password are held only as "
+            "hashes and are not in it. Answered with `Content-Disposition: attachment` and `Cache-Control: "
+            "no-store`."
+        ),
+        responses={200: s.AccountExportSerializer, 401: UNAUTHENTICATED},
+        tags=["users"],
+    )
+    def get(self, request: Request) -> Response:
+        body = s.AccountExportSerializer(export.export(self.account(request))).data
+        response = Response(body)
+        response["Content-Disposition"] = 'attachment; filename="waterbill-account.json"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class PasswordChangeView(AccountAPIView):

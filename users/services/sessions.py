@@ -43,3 +43,22 @@ def forget_tokens(user: User) -> None:
     """Delete every refresh token row of `user` (outstanding and, by cascade, blacklisted): for an account being
     erased, whose tokens no longer need refusing (the user row goes in the same transaction)."""
     OutstandingToken.objects.filter(user=user).delete()
+
+
+def refresh_tokens(user: User) -> list[dict[str, object]]:
+    """`user`'s refresh tokens, oldest first: when each was issued, until when it could be used, and whether it
+    was used up (rotated), revoked or ended (a password change, a reset...). Each login, activation or claim
+    issued one, and each refresh replaced one by the next."""
+    rows = (
+        OutstandingToken.objects.filter(user=user)
+        .order_by("created_at", "id")
+        .values("created_at", "expires_at", "blacklistedtoken__blacklisted_at")
+    )
+    return [
+        {
+            "issued_at": row["created_at"],
+            "expires_at": row["expires_at"],
+            "ended_at": row["blacklistedtoken__blacklisted_at"],
+        }
+        for row in rows
+    ]
