@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sms.backends.locmem import SmsMessage
 from tests.conftest import Registered, code_in
-from users.models import User
+from users.models import SmsRecord, User
 from users.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +54,16 @@ def test_the_export_holds_the_account_its_sessions_sms_numbers_and_events_but_no
     assert "+237670000009" not in text  # nothing of the other account
     user = User.objects.get(phone=registered.phone)
     assert document["account"]["id"] == user.pk
+
+
+def test_a_number_that_changed_hands_keeps_its_former_holders_sms_out(api_client: APIClient) -> None:
+    user = UserFactory(phone="+237670000001", date_joined=timezone.now())
+    SmsRecord.objects.create(
+        phone=user.phone, purpose="activation", status="delivered", created_at=user.date_joined - timedelta(days=40)
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    assert client.get(EXPORT).json()["sms"] == []
 
 
 def test_the_export_needs_a_token(api_client: APIClient) -> None:

@@ -33,7 +33,8 @@ def export(user: User, *, now: datetime | None = None) -> dict[str, Any]:
         },
         "sessions": refresh_tokens(user),
         "sms": list(
-            SmsRecord.objects.filter(phone__in=numbers)
+            # From the sign-up on: a number that changed hands keeps its former holder's records out of this one's.
+            SmsRecord.objects.filter(phone__in=numbers, created_at__gte=user.date_joined)
             .order_by("created_at", "id")
             .values("created_at", "phone", "purpose", "language", "provider", "status", "updated_at")
         ),
