@@ -139,15 +139,16 @@ class ResendActivationView(PublicAPIView):
     @extend_schema(
         request=s.PhoneSerializer,
         responses={
-            202: s.ResendSerializer,
+            202: s.ActivationResendSerializer,
             400: bad_request("`phone`: the phone codes, or `phone_rejected` (the SMS provider refuses the number)."),
             429: error(
                 "`throttled` (too many requests from this address), `resend_too_soon` (one code a minute) or "
                 "`resend_limit_reached` (five an hour). See `Retry-After`."
             ),
             503: error(
-                "`sms_unavailable` (the SMS could not be sent) or `sms_busy` (every SMS slot of this worker is "
-                "taken: shed at once, `Retry-After: 5`); the previous code still works."
+                "`sms_unavailable` (the SMS could not be sent), `sms_busy` (every SMS slot of this worker is "
+                "taken: shed at once, `Retry-After: 5`) or `service_unavailable` (the database failed); the "
+                "previous code still works."
             ),
         },
         tags=["auth"],
@@ -155,8 +156,8 @@ class ResendActivationView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.PhoneSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        available_at = ActivationService.resend_activation_code(serializer.validated_data["phone"])
-        return Response(s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED)
+        resend = ActivationService.resend_activation_code(serializer.validated_data["phone"])
+        return Response(s.ActivationResendSerializer(resend).data, status=status.HTTP_202_ACCEPTED)
 
 
 class LoginView(PublicAPIView):

@@ -152,7 +152,11 @@ def issue_activation_code(
         allowance = budget.ACCOUNTS if by_operator else budget.SIGNUPS
         result = deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=allowance)
     token.sms_record = accepted_record(user.phone, "activation", result, language=user.language, now=now)
-    token.sms_record.save()
+    try:
+        token.sms_record.save()
+    except DatabaseError as exc:  # the SMS went out all the same: the caller keeps its record after the rollback
+        exc.sms_record = token.sms_record  # type: ignore[attr-defined]
+        raise
     return token
 
 
@@ -278,6 +282,14 @@ def record_failure(phone: str, purpose: str, exc: DomainError, *, language: str 
             provider_code=code[:64],
         )
     )
+
+
+def keep_sent_after_failed_commit(token: ActivationToken | None, exc: DatabaseError) -> None:
+    """After `exc` rolled back a transaction of `issue_activation_code`: keep the record of its SMS if the
+    provider had accepted it (`token` issued, or its record's insert the statement that failed)."""
+    record = token.sms_record if token is not None else getattr(exc, "sms_record", None)
+    if record is not None:
+        keep_after_rollback(record)
 
 
 def keep_after_rollback(record: SmsRecord) -> None:
