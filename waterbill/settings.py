@@ -199,6 +199,9 @@ if not SMS_BACKEND:
 # The activation SMS: a dotted path to a callable `code -> str` (in the active language), imported at each
 # send. The account app owns its words; the transport only carries them and never imports it (sms.E002).
 SMS_ACTIVATION_TEXT = "users.texts.activation_text"
+# The health check's delivery figures per SMS backend: a dotted path to a callable `(now, names) -> {name: {...}}`
+# (the sending app's records; waterbill names it by string, as it names every piece of `users`).
+HEALTH_SMS_FIGURES = "users.services.sms_stats.health_figures"
 # The API's public https origin (https://api.waterbill.cm): the providers post delivery receipts under it
 # (sms/receipts.py). Unset: no callback is asked for, and records stay "accepted" (docs/sms-gateways.md).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
