@@ -110,3 +110,24 @@ def test_production_refuses_a_public_base_url_that_is_not_https() -> None:
     assert refused.returncode != 0
     assert "PUBLIC_BASE_URL must be an https:// origin" in refused.stderr
     assert load_settings(**production, PUBLIC_BASE_URL="https://api.waterbill.cm/").returncode == 0
+
+
+def test_the_delivery_timeout_and_ratio_default_to_60_seconds_and_half() -> None:
+    code = "import waterbill.settings as s; print(s.SMS_DELIVERY_TIMEOUT.total_seconds(), s.SMS_MIN_DELIVERED_RATIO)"
+    result = settings_printed(code, DJANGO_DEBUG="1")
+    assert result.stdout.split() == ["60.0", "0.5"], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SMS_DELIVERY_TIMEOUT": "600"}, "SMS_DELIVERY_TIMEOUT must be shorter than the code lifetime"),
+        ({"SMS_DELIVERY_TIMEOUT": "soon"}, "SMS_DELIVERY_TIMEOUT='soon' is not a positive number of seconds"),
+        ({"SMS_MIN_DELIVERED_RATIO": "1.5"}, "SMS_MIN_DELIVERED_RATIO='1.5' is not a share from 0 to 1"),
+        ({"SMS_MIN_DELIVERED_RATIO": "half"}, "SMS_MIN_DELIVERED_RATIO='half' is not a share from 0 to 1"),
+    ],
+)
+def test_a_delivery_setting_out_of_range_stops_the_process(env: dict[str, str], message: str) -> None:
+    result = load_settings(DJANGO_DEBUG="1", **env)
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -416,7 +416,8 @@ FORM_RECEIPT = {"application/x-www-form-urlencoded": {"type": "object"}, "applic
 
 class ReceiptView(PublicAPIView):
     """A provider's delivery receipts (sms.receipts parses, users.services.receipts applies): always 204 once
-    authenticated and well-formed, whatever it says."""
+    authenticated and well-formed, whatever it says; a resend of the code it calls for starts once the 204 is
+    sent (users.services.redelivery)."""
 
     throttle_scope = "sms_status"
 
@@ -431,8 +432,9 @@ class TwilioStatusView(ReceiptView):
     def post(self, request: Request) -> Response:
         # Behind the TLS proxy, the URL Twilio signed is the public one, not the one this process sees.
         url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-        receipts.twilio(url, request.data, request.headers.get("X-Twilio-Signature"))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        tasks: list[Callable[[], None]] = []
+        receipts.twilio(url, request.data, request.headers.get("X-Twilio-Signature"), later=tasks.append)
+        return AnswerFirstResponse(status=status.HTTP_204_NO_CONTENT, tasks=tasks)
 
 
 class AfricasTalkingStatusView(ReceiptView):
@@ -443,8 +445,9 @@ class AfricasTalkingStatusView(ReceiptView):
     @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES,
                    tags=["sms"], summary="Africa's Talking delivery report")
     def post(self, request: Request) -> Response:
-        receipts.africastalking(request.data, request.query_params.get("secret"))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        tasks: list[Callable[[], None]] = []
+        receipts.africastalking(request.data, request.query_params.get("secret"), later=tasks.append)
+        return AnswerFirstResponse(status=status.HTTP_204_NO_CONTENT, tasks=tasks)
 
 
 class OrangeStatusView(ReceiptView):
@@ -453,5 +456,6 @@ class OrangeStatusView(ReceiptView):
     @extend_schema(request={"application/json": {"type": "object"}}, responses=RECEIPT_RESPONSES, tags=["sms"],
                    summary="Orange delivery receipt")
     def post(self, request: Request) -> Response:
-        receipts.orange(request.data, request.query_params.get("secret"))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        tasks: list[Callable[[], None]] = []
+        receipts.orange(request.data, request.query_params.get("secret"), later=tasks.append)
+        return AnswerFirstResponse(status=status.HTTP_204_NO_CONTENT, tasks=tasks)

@@ -73,10 +73,12 @@ def _backends(with_database: bool) -> list[dict[str, Any]]:
 
 
 def _sms(backends: list[dict[str, Any]]) -> str:
-    """The SMS check: "ok", "degraded" (an hourly SMS allowance is 80% spent, or the cache cannot tell) or
-    "unavailable" (no backend can send)."""
+    """The SMS check: "ok", "degraded" (an hourly SMS allowance is 80% spent, or the cache cannot tell, or a
+    backend delivers so little that the failover tries it last) or "unavailable" (no backend can send)."""
     if not any(backend["available"] for backend in backends):
         return "unavailable"
+    if any(backend.get("tried_last") for backend in backends):
+        return "degraded"
     spent = budget.usage(timezone.now())
     if spent is None or any(allowance.share >= BUDGET_WARNING_SHARE for allowance in spent):
         return "degraded"

@@ -11,7 +11,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from waterbill.env import env_bool, env_count, env_int, env_limit, env_list, env_rate, env_seconds, env_str
+from waterbill.env import (
+    env_bool,
+    env_count,
+    env_int,
+    env_limit,
+    env_list,
+    env_rate,
+    env_ratio,
+    env_seconds,
+    env_str,
+)
 from waterbill.server import AFTER_RESPONSE_THREADS, DEFAULT_THREADS, DEFAULT_WORKERS
 from waterbill.server import threads as gunicorn_threads
 
@@ -207,6 +217,14 @@ HEALTH_SMS_FIGURES = "users.services.sms_stats.health_figures"
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 if PUBLIC_BASE_URL and not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be an https:// origin (receipts carry our callback secrets).")
+# Delivery-aware failover (users.services.redelivery): a code with no "delivered" receipt this long after its send
+# (or an "undelivered"/"failed" one sooner) goes once more through the next backend; `manage.py redeliver_sms`,
+# run every minute, finds the late ones. Shorter than the code's lifetime, or the resend would carry a dead code.
+SMS_DELIVERY_TIMEOUT = timedelta(seconds=env_seconds("SMS_DELIVERY_TIMEOUT", 60.0))
+if SMS_DELIVERY_TIMEOUT >= ACTIVATION_CODE_TTL:
+    raise ImproperlyConfigured(f"SMS_DELIVERY_TIMEOUT must be shorter than the code lifetime ({ACTIVATION_CODE_TTL}).")
+# A provider whose delivered share of its last 50 receipts falls below this is tried last (and logged at ERROR).
+SMS_MIN_DELIVERED_RATIO = env_ratio("SMS_MIN_DELIVERED_RATIO", 0.5)
 # Secrets of ours in the callback URLs of the providers that sign nothing (?secret=...).
 AFRICASTALKING_CALLBACK_SECRET = env_str("AFRICASTALKING_CALLBACK_SECRET")
 ORANGE_CALLBACK_SECRET = env_str("ORANGE_CALLBACK_SECRET")

@@ -5,6 +5,8 @@
 * `login`: login and password change (AuthService.login, change_password);
 * `recovery`: password reset and phone change (PasswordResetService, PhoneChangeService);
 * `delivery`: sending a code (availability, SMS budget, the gateway's outcome, failures recorded);
+* `receipts`, `redelivery`, `sms_stats`: delivery receipts, a code sent once more when it did not arrive, and
+  each provider's delivery (the operator's figures, the failover order);
 * `limits`: codes sent per number, and wrong guesses (passwords and codes), one mechanism.
 
 The classes below are the names the views, the admin and the seed's tests use. Every flow looks the

@@ -1,14 +1,20 @@
-"""Delivery per provider from the SmsRecords: what the operator sees (the admin, the health check)."""
+"""Delivery per provider from the SmsRecords: what the operator sees, and which providers the failover tries last."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
+from redis.exceptions import RedisError
 
 from users.models import SmsRecord
+
+logger = logging.getLogger(__name__)
 
 Status = SmsRecord.Status
 
@@ -18,6 +24,9 @@ DAY = timedelta(hours=24)
 TAKEN = (Status.ACCEPTED, Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED)
 #: The final word of a delivery receipt: the ratios count these only.
 RECEIPTS = (Status.DELIVERED, Status.UNDELIVERED, Status.FAILED)
+#: A provider's standing is judged over its RECENT_RECEIPTS newest receipts, once it has MIN_RECEIPTS of them.
+RECENT_RECEIPTS = 50
+MIN_RECEIPTS = 10
 
 
 @dataclass(frozen=True)
@@ -61,13 +70,81 @@ def last_day(now: datetime) -> dict[str, ProviderDelivery]:
     return {row["provider"]: ProviderDelivery(**row) for row in rows}
 
 
+def recent_ratio(provider: str) -> float | None:
+    """`provider`'s delivered ratio over its RECENT_RECEIPTS newest final receipts, or None with fewer than
+    MIN_RECEIPTS of them (too few to judge). One query, on the receipts' partial index."""
+    statuses = list(
+        SmsRecord.objects.filter(provider=provider, status__in=RECEIPTS)
+        .order_by("-updated_at")
+        .values_list("status", flat=True)[:RECENT_RECEIPTS]
+    )
+    if len(statuses) < MIN_RECEIPTS:
+        return None
+    return statuses.count(Status.DELIVERED) / len(statuses)
+
+
+def _standing_key(provider: str) -> str:
+    return f"sms:standing:{provider}"
+
+
+def judge(provider: str) -> float | None:
+    """After a final receipt from `provider`: its recent ratio, kept in the shared cache for the failover
+    order (`poor`). An ERROR when it falls below SMS_MIN_DELIVERED_RATIO (once, as it crosses), an INFO when
+    it climbs back. Never raises for the cache (the order then stays as configured)."""
+    ratio = recent_ratio(provider)
+    was_poor = provider in poor([provider])
+    is_poor = _below(ratio, settings.SMS_MIN_DELIVERED_RATIO)
+    try:
+        cache.set(_standing_key(provider), ratio, timeout=None)
+    except RedisError as exc:
+        logger.warning("SMS provider %s: standing not kept (cache unavailable: %s)", provider, exc)
+    if is_poor and not was_poor:
+        logger.error(
+            "SMS provider %s delivered %.0f%% of its last %d receipts (below %.0f%%): tried last from now on",
+            provider, (ratio or 0) * 100, RECENT_RECEIPTS, settings.SMS_MIN_DELIVERED_RATIO * 100,
+        )
+    elif was_poor and not is_poor:
+        logger.info("SMS provider %s delivers again: back in its configured place", provider)
+    return ratio
+
+
+def standings(providers: list[str]) -> dict[str, float | None]:
+    """The recent ratio `judge` kept for each of `providers` (None: not judged yet); one cache round trip,
+    {} when the cache cannot be read."""
+    try:
+        kept = cache.get_many([_standing_key(name) for name in providers])
+    except RedisError:
+        return {}
+    return {name: kept.get(_standing_key(name)) for name in providers}
+
+
+def poor(providers: list[str]) -> set[str]:
+    """Those of `providers` whose recent ratio is below SMS_MIN_DELIVERED_RATIO (as `judge` kept it)."""
+    threshold = settings.SMS_MIN_DELIVERED_RATIO
+    return {name for name, ratio in standings(providers).items() if _below(ratio, threshold)}
+
+
 def health_figures(now: datetime, providers: list[str]) -> dict[str, dict[str, Any]]:
     """For the health check (settings.HEALTH_SMS_FIGURES): each of `providers`' delivered ratio over the 24
-    hours before `now` (`delivered_ratio_24h`, rounded to 3 places; None without receipts). One aggregate
-    query."""
+    hours before `now` (`delivered_ratio_24h`) and over its last receipts (`recent_delivered_ratio`, as `judge`
+    kept it), both rounded to 3 places, None without receipts, and whether the failover tries it last
+    (`tried_last`). One aggregate query and one cache round trip."""
     day = last_day(now)
-    return {name: {"delivered_ratio_24h": _rounded(day[name].ratio if name in day else None)} for name in providers}
+    recent = standings(providers)
+    threshold = settings.SMS_MIN_DELIVERED_RATIO
+    return {
+        name: {
+            "delivered_ratio_24h": _rounded(day[name].ratio if name in day else None),
+            "recent_delivered_ratio": _rounded(recent.get(name)),
+            "tried_last": _below(recent.get(name), threshold),
+        }
+        for name in providers
+    }
 
 
 def _rounded(ratio: float | None) -> float | None:
     return None if ratio is None else round(ratio, 3)
+
+
+def _below(ratio: float | None, threshold: float) -> bool:
+    return ratio is not None and ratio < threshold
