@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -209,6 +210,19 @@ if not SMS_BACKEND:
 # The activation SMS: a dotted path to a callable `code -> str` (in the active language), imported at each
 # send. The account app owns its words; the transport only carries them and never imports it (sms.E002).
 SMS_ACTIVATION_TEXT = "users.texts.activation_text"
+# Autofill-ready code SMS (users/texts.py, docs/mobile-autofill.md): the Android app's 11-character SMS Retriever
+# hash, and the domain of the `@domain #code` last line that WebOTP and iOS fill in. Both optional; a value that
+# is not one stops the process, and one that would make a code SMS two segments fails the system check users.E001.
+SMS_ANDROID_APP_HASH = env_str("SMS_ANDROID_APP_HASH")
+if SMS_ANDROID_APP_HASH and not re.fullmatch(r"[A-Za-z0-9+/]{11}", SMS_ANDROID_APP_HASH):
+    raise ImproperlyConfigured(
+        f"SMS_ANDROID_APP_HASH={SMS_ANDROID_APP_HASH!r} is not an SMS Retriever app hash (11 of A-Z a-z 0-9 + /)."
+    )
+SMS_OTP_DOMAIN = env_str("SMS_OTP_DOMAIN").lower()
+if SMS_OTP_DOMAIN and not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", SMS_OTP_DOMAIN):
+    raise ImproperlyConfigured(
+        f"SMS_OTP_DOMAIN={SMS_OTP_DOMAIN!r} is not a host name (the app's domain, e.g. waterbill.cm, no scheme)."
+    )
 # The health check's delivery figures per SMS backend: a dotted path to a callable `(now, names) -> {name: {...}}`
 # (the sending app's records; waterbill names it by string, as it names every piece of `users`).
 HEALTH_SMS_FIGURES = "users.services.sms_stats.health_figures"
