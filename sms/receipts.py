@@ -85,6 +85,22 @@ def fields(data: object) -> dict[str, str]:
     return cast(dict[str, str], values)
 
 
+#: The setting that authenticates each provider's receipts: without it, every receipt is refused.
+AUTHENTICATED_BY = {
+    "twilio": "TWILIO_AUTH_TOKEN",
+    "africastalking": "AFRICASTALKING_CALLBACK_SECRET",
+    "orange": "ORANGE_CALLBACK_SECRET",
+}
+
+
+def expected(provider: str) -> bool:
+    """Whether the sends of `provider` (a backend's name) come back with receipts we accept: PUBLIC_BASE_URL
+    set and the setting that authenticates them. Africa's Talking and Orange also need the URL registered with
+    them (docs/sms-gateways.md), which no setting can tell."""
+    setting = AUTHENTICATED_BY.get(provider)
+    return bool(settings.PUBLIC_BASE_URL and setting and getattr(settings, setting, ""))
+
+
 def callback_url(provider: str) -> str:
     """The public URL of `provider`'s status callback, or "" when PUBLIC_BASE_URL is not set (no callbacks)."""
     base = settings.PUBLIC_BASE_URL

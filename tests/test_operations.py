@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsNumberRejected
 from users.models import ActivationToken, User
-from users.tests.factories import ActivationTokenFactory, UserFactory
+from users.tests.factories import ActivationTokenFactory, SmsRecordFactory, UserFactory
 
 HEALTH = "/api/v1/health/"
 
@@ -25,7 +25,20 @@ HEALTH = "/api/v1/health/"
 def test_health_is_ok_when_everything_answers(api_client: APIClient) -> None:
     response = api_client.get(HEALTH)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "sms": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "sms": "ok"},
+        "sms_backends": [
+            {
+                "name": "locmem",
+                "available": True,
+                "circuit": "closed",
+                "delivered_ratio_24h": None,
+                "recent_delivered_ratio": None,
+                "tried_last": False,
+            }
+        ],
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -94,9 +107,43 @@ def test_health_is_503_when_the_database_is_unreachable(api_client: APIClient) -
 
 
 @pytest.mark.django_db
-def test_health_costs_one_query(api_client: APIClient, django_assert_num_queries: object) -> None:
-    with django_assert_num_queries(1):  # type: ignore[operator]
+def test_health_costs_two_queries_the_probe_and_one_sms_aggregate(
+    api_client: APIClient, django_assert_num_queries: object, settings: object
+) -> None:
+    settings.SMS_BACKEND = "sms.backends.locmem.SmsBackend,sms.backends.console.SmsBackend"  # type: ignore[attr-defined]
+    for status in ("delivered", "delivered", "failed"):
+        SmsRecordFactory(provider="locmem", status=status)
+    SmsRecordFactory(provider="console", status="delivered")
+    with django_assert_num_queries(2):  # type: ignore[operator]
         api_client.get(HEALTH)
+
+
+@pytest.mark.django_db
+def test_health_details_each_backends_circuit_and_its_delivered_ratio_over_24_hours(
+    api_client: APIClient, settings: object
+) -> None:
+    from sms import breaker
+
+    settings.SMS_BACKEND = "sms.backends.locmem.SmsBackend,sms.backends.console.SmsBackend"  # type: ignore[attr-defined]
+    for status in ("delivered", "delivered", "delivered", "undelivered", "accepted", "sms_unavailable"):
+        SmsRecordFactory(provider="locmem", status=status)
+    SmsRecordFactory(provider="locmem", status="failed", created_at=timezone.now() - timedelta(hours=25))
+    for _ in range(breaker.FAILURES_TO_OPEN):
+        breaker.record_failure("console")
+    body = api_client.get(HEALTH).json()
+    assert body["checks"]["sms"] == "ok"  # one backend can send
+    assert [{key: backend[key] for key in ("name", "available", "circuit", "delivered_ratio_24h")}
+            for backend in body["sms_backends"]] == [
+        {"name": "locmem", "available": True, "circuit": "closed", "delivered_ratio_24h": 0.75},
+        {"name": "console", "available": False, "circuit": "open", "delivered_ratio_24h": None},
+    ]
+
+
+@pytest.mark.django_db
+def test_health_without_the_database_leaves_the_sms_figures_out(api_client: APIClient) -> None:
+    with patch("waterbill.health.connection.cursor", side_effect=OperationalError("connection refused")):
+        body = api_client.get(HEALTH).json()
+    assert body["sms_backends"] == [{"name": "locmem", "available": True, "circuit": "closed"}]
 
 
 def test_send_test_sms_is_a_users_command() -> None:

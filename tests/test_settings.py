@@ -110,3 +110,37 @@ def test_production_refuses_a_public_base_url_that_is_not_https() -> None:
     assert refused.returncode != 0
     assert "PUBLIC_BASE_URL must be an https:// origin" in refused.stderr
     assert load_settings(**production, PUBLIC_BASE_URL="https://api.waterbill.cm/").returncode == 0
+
+
+def test_the_delivery_timeout_and_ratio_default_to_60_seconds_and_half() -> None:
+    code = "import waterbill.settings as s; print(s.SMS_DELIVERY_TIMEOUT.total_seconds(), s.SMS_MIN_DELIVERED_RATIO)"
+    result = settings_printed(code, DJANGO_DEBUG="1")
+    assert result.stdout.split() == ["60.0", "0.5"], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SMS_DELIVERY_TIMEOUT": "600"}, "SMS_DELIVERY_TIMEOUT must be shorter than the code lifetime"),
+        ({"SMS_DELIVERY_TIMEOUT": "soon"}, "SMS_DELIVERY_TIMEOUT='soon' is not a positive number of seconds"),
+        ({"SMS_MIN_DELIVERED_RATIO": "1.5"}, "SMS_MIN_DELIVERED_RATIO='1.5' is not a share from 0 to 1"),
+        ({"SMS_MIN_DELIVERED_RATIO": "half"}, "SMS_MIN_DELIVERED_RATIO='half' is not a share from 0 to 1"),
+        ({"SMS_ANDROID_APP_HASH": "short"}, "SMS_ANDROID_APP_HASH='short' is not an SMS Retriever app hash"),
+        ({"SMS_ANDROID_APP_HASH": "Ab3+/Zx9Qw0!"}, "is not an SMS Retriever app hash (11 of A-Z a-z 0-9 + /)"),
+        ({"SMS_ANDROID_APP_HASH": "Ab3-_Zx9Qw0"}, "is not an SMS Retriever app hash"),
+        ({"SMS_OTP_DOMAIN": "https://waterbill.cm"}, "SMS_OTP_DOMAIN='https://waterbill.cm' is not a host name"),
+        ({"SMS_OTP_DOMAIN": "waterbill"}, "is not a host name"),
+        ({"SMS_OTP_DOMAIN": "eau potable.cm"}, "is not a host name"),
+    ],
+)
+def test_a_delivery_or_autofill_setting_of_the_wrong_shape_stops_the_process(env: dict[str, str], message: str) -> None:
+    result = load_settings(DJANGO_DEBUG="1", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_autofill_settings_are_read_as_given_the_domain_in_lower_case() -> None:
+    code = "import waterbill.settings as s; print(s.SMS_ANDROID_APP_HASH, s.SMS_OTP_DOMAIN)"
+    env = {"SMS_ANDROID_APP_HASH": "Ab3+/Zx9Qw0", "SMS_OTP_DOMAIN": "App.WaterBill.cm"}
+    result = settings_printed(code, DJANGO_DEBUG="1", **env)
+    assert result.stdout.split() == ["Ab3+/Zx9Qw0", "app.waterbill.cm"], result.stderr

@@ -30,7 +30,7 @@ from sms import budget
 from users.backends import client_address
 from users.models import ActivationToken, AuditEvent, SmsRecord, User, VerificationCode, local_minute
 from users.phone import MAX_INPUT_LENGTH, clean_phone
-from users.services import AccountDeletionService, ActivationService, audit, support
+from users.services import AccountDeletionService, ActivationService, audit, sms_stats, support
 from users.services.deletion import erase_after
 from users.services.delivery import send_notice
 from users.services.recovery import end_old_number
@@ -168,6 +168,24 @@ def allowance_rows(now: datetime) -> list[dict[str, str]] | None:
     ]
 
 
+def delivery_rows(now: datetime) -> list[dict[str, str]]:
+    """Each provider's SMS of the 24 hours before `now` as the admin shows them (users.services.sms_stats):
+    sent, delivered, not delivered, waiting for a receipt, refused, and the delivered ratio ("-" without any
+    receipt)."""
+    return [
+        {
+            "provider": row.provider,
+            "sent": str(row.sent),
+            "delivered": str(row.delivered),
+            "not_delivered": str(row.not_delivered),
+            "waiting": str(row.waiting),
+            "refused": str(row.refused),
+            "ratio": "-" if row.ratio is None else _("%(percent)d%%") % {"percent": round(row.ratio * 100)},
+        }
+        for row in sms_stats.last_day(now).values()
+    ]
+
+
 def short_datetime(moment: datetime | None) -> str:
     """`moment` in the current time zone and the language's short format (`02/12/2026 19:11` in French): the
     lists' date columns, so that the lists fit 1280 px (the long format, `2 décembre 2026 19:11`, cut them)."""
@@ -214,7 +232,8 @@ class PhoneSearchMixin:
 @admin.register(SmsRecord)
 class SmsRecordAdmin(PhoneSearchMixin, admin.ModelAdmin):
     """Every SMS, newest first: which number, what for, through which provider, and what became of it; above
-    them, this hour's use of each SMS allowance (admin/users/smsrecord/change_list.html)."""
+    them, this hour's use of each SMS allowance and each provider's delivery over the last 24 hours
+    (admin/users/smsrecord/change_list.html)."""
 
     list_display = ("created", "phone", "purpose", "status", "provider", "provider_code", "segments")
     list_filter = ("status", "provider", "purpose")
@@ -223,8 +242,13 @@ class SmsRecordAdmin(PhoneSearchMixin, admin.ModelAdmin):
     created = date_column(SmsRecord, "created_at")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        """The list, with `sms_allowances` (allowance_rows) for the template."""
-        context = {**(extra_context or {}), "sms_allowances": allowance_rows(timezone.now())}
+        """The list, with `sms_allowances` (allowance_rows) and `sms_delivery` (delivery_rows) for the template."""
+        now = timezone.now()
+        context = {
+            **(extra_context or {}),
+            "sms_allowances": allowance_rows(now),
+            "sms_delivery": delivery_rows(now),
+        }
         return super().changelist_view(request, extra_context=context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

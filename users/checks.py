@@ -1,11 +1,14 @@
-"""System checks for what the account limits rely on: a cache shared by every worker, the real client address."""
+"""System checks: what the account limits rely on (a shared cache, the real client address), and code SMS that fit."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils import translation
+
+from users.models import CODE_DIGITS
 
 
 @register(Tags.security, deploy=True)
@@ -37,3 +40,29 @@ def check_proxy_count(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register()
+def check_code_texts_fit_one_segment(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """users.E001 when a code SMS (users.texts.CODE_TEXTS) in some language, with SMS_ANDROID_APP_HASH and
+    SMS_OTP_DOMAIN as set and the longest code, is not one GSM-7 segment (160 characters, 140 bytes): it
+    would be billed twice, and Android's SMS Retriever ignores a message over 140 bytes."""
+    from sms.gsm import fits_one_segment
+    from users.texts import CODE_TEXTS
+
+    errors: list[CheckMessage] = []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for text in CODE_TEXTS:
+                sms = text("9" * CODE_DIGITS)
+                if not fits_one_segment(sms):
+                    errors.append(
+                        Error(
+                            f"The {language} {text.__name__} SMS is {len(sms)} characters with SMS_ANDROID_APP_HASH "
+                            f"and SMS_OTP_DOMAIN as set: more than one GSM-7 segment (160).",
+                            hint=f"Shorten SMS_OTP_DOMAIN ({len(settings.SMS_OTP_DOMAIN)} characters now) by at "
+                            f"least {len(sms) - 160}, or leave it or SMS_ANDROID_APP_HASH unset.",
+                            id="users.E001",
+                        )
+                    )
+    return errors

@@ -33,6 +33,29 @@ def keyed_hash(purpose: str, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
+def seal_code(code: str) -> str:
+    """`code` (CODE_DIGITS digits) encrypted for the SMS resend (users.services.redelivery): a fresh random
+    nonce, then the code plus a pad drawn from HMAC-SHA256 of the nonce (keyed_hash, a key derived from
+    SECRET_KEY), modulo 10**CODE_DIGITS: a one-time pad, so that the stored digits say nothing of the code
+    without SECRET_KEY (docs/sms-gateways.md, "Delivery-aware failover")."""
+    nonce = secrets.token_hex(16)
+    return f"{nonce}:{(int(code) + _pad(nonce)) % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+def open_sealed_code(sealed: str) -> str | None:
+    """The code `seal_code` sealed, or None when `sealed` is not one. Not authenticated by itself: the caller
+    checks the result against the code's keyed hash (another SECRET_KEY gives another code, which fails it)."""
+    nonce, _, digits = sealed.partition(":")
+    if len(nonce) != 32 or len(digits) != CODE_DIGITS or not digits.isdigit():
+        return None
+    return f"{(int(digits) - _pad(nonce)) % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+def _pad(nonce: str) -> int:
+    # 256 bits reduced modulo 10**6: the bias is below 2**-230.
+    return int(keyed_hash("sms-resend-pad", nonce), 16) % 10**CODE_DIGITS
+
+
 def local_minute(moment: datetime) -> str:
     """`moment` to the minute in the current time zone (settings.TIME_ZONE unless activated otherwise), as the
     admin shows every other time: rows are labelled in the zone of the columns beside them."""
@@ -357,9 +380,12 @@ class SmsRecord(models.Model):
     """One SMS send, whatever became of it, kept for the admin and the app: what for, to whom, in which
     language, through which provider (its message id, the segments billed) and its status since.
 
-    Never the code nor the text. A send inside an operation that rolled back (a failed sign-up) is written
-    after the rollback, outside its transaction (users.services.delivery.record_failure). Statuses only move
-    forward (`advances`); rows older than SMS_RECORD_RETENTION_DAYS are deleted by `purge_sms_records`.
+    Never the code in clear nor the text: a code that may have to be sent once more through another provider
+    (users.services.redelivery) is kept sealed (`sealed_code`, models.seal_code) only until a receipt says
+    delivered, the resend is made, or the code expires, then erased. A resend points at the record it repeats
+    (`retry_of`). A send inside an operation that rolled back (a failed sign-up) is written after the
+    rollback, outside its transaction (users.services.delivery.record_failure). Statuses only move forward
+    (`advances`); rows older than SMS_RECORD_RETENTION_DAYS are deleted by `purge_sms_records`.
     """
 
     class Status(models.TextChoices):
@@ -394,6 +420,10 @@ class SmsRecord(models.Model):
     provider_code = models.CharField(_("provider code"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("status at"), default=timezone.now)
+    sealed_code = models.CharField(_("sealed code"), max_length=48, blank=True, editable=False)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries", verbose_name=_("resend of")
+    )
 
     class Meta:
         verbose_name = _("SMS")
@@ -402,6 +432,14 @@ class SmsRecord(models.Model):
         indexes = [
             models.Index(fields=["provider", "provider_message_id"], name="sms_record_provider_id"),
             models.Index(fields=["phone", "-created_at"], name="sms_record_phone_recent"),
+            # The few records that may still be sent again, for the timeout command's scan every minute.
+            models.Index(fields=["created_at"], name="sms_record_resendable", condition=~models.Q(sealed_code="")),
+            # A provider's newest final receipts, for its delivered ratio (users.services.sms_stats).
+            models.Index(
+                fields=["provider", "-updated_at"],
+                name="sms_record_receipts",
+                condition=models.Q(status__in=["delivered", "undelivered", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -149,11 +149,14 @@ class SmsStatusRequestSerializer(serializers.Serializer):
     signup_token = StrictCharField(max_length=SIGNUP_TOKEN_MAX_LENGTH, help_text="The `signup_token` of the sign-up.")
 
 
+SMS_STATUSES = ["accepted", "sent", "delivered", "undelivered", "failed", "phone_rejected", "sms_unavailable"]
+
+
 class SmsStatusSerializer(serializers.Serializer):
     """What became of the newest activation SMS, and when a new code may be asked for."""
 
     sms_status = serializers.ChoiceField(
-        choices=["accepted", "sent", "delivered", "undelivered", "failed", "phone_rejected", "sms_unavailable"],
+        choices=SMS_STATUSES,
         help_text="`undelivered` or `failed`: say the code did not arrive and offer a resend at "
         "`resend_available_at`.",
     )
@@ -197,6 +200,17 @@ class ResendSerializer(serializers.Serializer):
     """Resend answer, the same whether or not the number has a pending account."""
 
     resend_available_at = serializers.DateTimeField()
+
+
+class ActivationResendSerializer(ResendSerializer):
+    """The activation resend's answer: also the new SMS's status, the same whether or not the number has a
+    pending account."""
+
+    sms_status = serializers.ChoiceField(
+        choices=SMS_STATUSES,
+        help_text="`accepted`: the provider took the SMS. Ask `POST /api/v1/auth/activate/status/` later to "
+        "learn whether it was delivered.",
+    )
 
 
 class LoginSerializer(serializers.Serializer):

@@ -142,15 +142,16 @@ class ResendActivationView(PublicAPIView):
     @extend_schema(
         request=s.PhoneSerializer,
         responses={
-            202: s.ResendSerializer,
+            202: s.ActivationResendSerializer,
             400: bad_request("`phone`: the phone codes, or `phone_rejected` (the SMS provider refuses the number)."),
             429: error(
                 "`throttled` (too many requests from this address), `resend_too_soon` (one code a minute) or "
                 "`resend_limit_reached` (five an hour). See `Retry-After`."
             ),
             503: error(
-                "`sms_unavailable` (the SMS could not be sent) or `sms_busy` (every SMS slot of this worker is "
-                "taken: shed at once, `Retry-After: 5`); the previous code still works."
+                "`sms_unavailable` (the SMS could not be sent), `sms_busy` (every SMS slot of this worker is "
+                "taken: shed at once, `Retry-After: 5`) or `service_unavailable` (the database failed); the "
+                "previous code still works."
             ),
         },
         tags=["auth"],
@@ -158,8 +159,8 @@ class ResendActivationView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.PhoneSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        available_at = ActivationService.resend_activation_code(serializer.validated_data["phone"])
-        return Response(s.ResendSerializer({"resend_available_at": available_at}).data, status=status.HTTP_202_ACCEPTED)
+        resend = ActivationService.resend_activation_code(serializer.validated_data["phone"])
+        return Response(s.ActivationResendSerializer(resend).data, status=status.HTTP_202_ACCEPTED)
 
 
 class LoginView(PublicAPIView):
@@ -475,7 +476,8 @@ FORM_RECEIPT = {"application/x-www-form-urlencoded": {"type": "object"}, "applic
 
 class ReceiptView(PublicAPIView):
     """A provider's delivery receipts (sms.receipts parses, users.services.receipts applies): always 204 once
-    authenticated and well-formed, whatever it says."""
+    authenticated and well-formed, whatever it says; a resend of the code it calls for starts once the 204 is
+    sent (users.services.redelivery)."""
 
     throttle_scope = "sms_status"
 
@@ -490,8 +492,9 @@ class TwilioStatusView(ReceiptView):
     def post(self, request: Request) -> Response:
         # Behind the TLS proxy, the URL Twilio signed is the public one, not the one this process sees.
         url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-        receipts.twilio(url, request.data, request.headers.get("X-Twilio-Signature"))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        tasks: list[Callable[[], None]] = []
+        receipts.twilio(url, request.data, request.headers.get("X-Twilio-Signature"), later=tasks.append)
+        return AnswerFirstResponse(status=status.HTTP_204_NO_CONTENT, tasks=tasks)
 
 
 class AfricasTalkingStatusView(ReceiptView):
@@ -502,8 +505,9 @@ class AfricasTalkingStatusView(ReceiptView):
     @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES,
                    tags=["sms"], summary="Africa's Talking delivery report")
     def post(self, request: Request) -> Response:
-        receipts.africastalking(request.data, request.query_params.get("secret"))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        tasks: list[Callable[[], None]] = []
+        receipts.africastalking(request.data, request.query_params.get("secret"), later=tasks.append)
+        return AnswerFirstResponse(status=status.HTTP_204_NO_CONTENT, tasks=tasks)
 
 
 class OrangeStatusView(ReceiptView):
@@ -512,5 +516,6 @@ class OrangeStatusView(ReceiptView):
     @extend_schema(request={"application/json": {"type": "object"}}, responses=RECEIPT_RESPONSES, tags=["sms"],
                    summary="Orange delivery receipt")
     def post(self, request: Request) -> Response:
-        receipts.orange(request.data, request.query_params.get("secret"))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        tasks: list[Callable[[], None]] = []
+        receipts.orange(request.data, request.query_params.get("secret"), later=tasks.append)
+        return AnswerFirstResponse(status=status.HTTP_204_NO_CONTENT, tasks=tasks)

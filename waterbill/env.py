@@ -105,13 +105,26 @@ def env_count(name: str, default: int, minimum: int = 1) -> int:
 
 def env_seconds(name: str, default: float) -> float:
     """A positive duration in seconds (`30`, `2.5`), or `default` when unset. Raises ValueError otherwise."""
+    seconds = _env_float(name, default)
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{name}={os.environ[name].strip()!r} is not a positive number of seconds")
+    return seconds
+
+
+def env_ratio(name: str, default: float) -> float:
+    """A share from 0 to 1 (`0.5`), or `default` when unset. Raises ValueError naming the variable otherwise."""
+    ratio = _env_float(name, default)
+    if not 0 <= ratio <= 1:
+        raise ValueError(f"{name}={os.environ[name].strip()!r} is not a share from 0 to 1 (e.g. 0.5)")
+    return ratio
+
+
+def _env_float(name: str, default: float) -> float:
+    """The variable as a float (NaN when it is not a number: every range check refuses it), or `default`."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        seconds = float(value)
+        return float(value)
     except ValueError:
-        seconds = float("nan")
-    if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"{name}={value!r} is not a positive number of seconds")
-    return seconds
+        return float("nan")

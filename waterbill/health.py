@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from sms import budget, get_sms_gateway
+from sms import breaker, budget, get_sms_gateway
+from sms.backends.failover import members
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +43,42 @@ def _cache() -> bool:
 BUDGET_WARNING_SHARE = 0.8
 
 
-def _sms() -> str:
-    """The SMS check: "ok", "degraded" (an hourly SMS allowance is 80% spent, or the cache cannot tell) or
-    "unavailable" (no gateway can send)."""
+def _backends(with_database: bool) -> list[dict[str, Any]]:
+    """Each backend of the gateway, in its order: its `name`, whether it can send now (`available`), its
+    circuit breaker (`circuit`: "closed" or "open"), then the sending app's delivery figures for it
+    (settings.HEALTH_SMS_FIGURES, skipped without the database: one aggregate query)."""
     try:
-        available = bool(get_sms_gateway().is_available())
-    except Exception as exc:
-        logger.error("Health check: SMS gateway failed its availability check: %s", exc)
-        available = False
-    if not available:
+        backends = members(get_sms_gateway())
+    except Exception as exc:  # an SMS_BACKEND that cannot be loaded: nothing can send
+        logger.error("Health check: SMS gateway cannot be loaded: %s", exc)
+        return []
+    names = [backend.name for backend in backends]
+    figures: dict[str, dict[str, Any]] = {}
+    if with_database:
+        try:
+            figures = import_string(settings.HEALTH_SMS_FIGURES)(timezone.now(), names)
+        except DatabaseError as exc:
+            logger.error("Health check: SMS delivery figures unavailable: %s", exc)
+    answer = []
+    for backend in backends:
+        try:
+            available = bool(backend.is_available())
+        except Exception as exc:
+            logger.error("Health check: SMS backend %s failed its availability check: %s", backend.name, exc)
+            available = False
+        circuit = "open" if breaker.is_open(backend.name) else "closed"
+        answer.append({"name": backend.name, "available": available, "circuit": circuit,
+                       **figures.get(backend.name, {})})
+    return answer
+
+
+def _sms(backends: list[dict[str, Any]]) -> str:
+    """The SMS check: "ok", "degraded" (an hourly SMS allowance is 80% spent, or the cache cannot tell, or a
+    backend delivers so little that the failover tries it last) or "unavailable" (no backend can send)."""
+    if not any(backend["available"] for backend in backends):
         return "unavailable"
+    if any(backend.get("tried_last") for backend in backends):
+        return "degraded"
     spent = budget.usage(timezone.now())
     if spent is None or any(allowance.share >= BUDGET_WARNING_SHARE for allowance in spent):
         return "degraded"
@@ -59,12 +89,15 @@ def _sms() -> str:
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     """200 while the database answers (`status` "ok", or "degraded" when the cache or the SMS gateway does not,
-    or an hourly SMS allowance is 80% spent); 503 when the database does not. One query, four cache round
-    trips; no authentication, no throttle."""
+    or an hourly SMS allowance is 80% spent); 503 when the database does not. `sms_backends` details each
+    backend (`_backends`). Two queries (the probe, the SMS aggregate), a few cache round trips; no
+    authentication, no throttle."""
+    database = _database()
+    backends = _backends(with_database=database)
     checks = {
-        "database": "ok" if _database() else "unavailable",
+        "database": "ok" if database else "unavailable",
         "cache": "ok" if _cache() else "unavailable",
-        "sms": _sms(),
+        "sms": _sms(backends),
     }
     if checks["database"] != "ok":
         status, code = "unavailable", 503
@@ -72,4 +105,4 @@ def health(request: HttpRequest) -> JsonResponse:
         status, code = "ok", 200
     else:
         status, code = "degraded", 200
-    return JsonResponse({"status": status, "checks": checks}, status=code)
+    return JsonResponse({"status": status, "checks": checks, "sms_backends": backends}, status=code)

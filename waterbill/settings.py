@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from waterbill.env import env_bool, env_count, env_int, env_limit, env_list, env_rate, env_seconds, env_str
+from waterbill.env import (
+    env_bool,
+    env_count,
+    env_int,
+    env_limit,
+    env_list,
+    env_rate,
+    env_ratio,
+    env_seconds,
+    env_str,
+)
 from waterbill.server import AFTER_RESPONSE_THREADS, DEFAULT_THREADS, DEFAULT_WORKERS
 from waterbill.server import threads as gunicorn_threads
 
@@ -199,11 +210,35 @@ if not SMS_BACKEND:
 # The activation SMS: a dotted path to a callable `code -> str` (in the active language), imported at each
 # send. The account app owns its words; the transport only carries them and never imports it (sms.E002).
 SMS_ACTIVATION_TEXT = "users.texts.activation_text"
+# Autofill-ready code SMS (users/texts.py, docs/mobile-autofill.md): the Android app's 11-character SMS Retriever
+# hash, and the domain of the `@domain #code` last line that WebOTP and iOS fill in. Both optional; a value that
+# is not one stops the process, and one that would make a code SMS two segments fails the system check users.E001.
+SMS_ANDROID_APP_HASH = env_str("SMS_ANDROID_APP_HASH")
+if SMS_ANDROID_APP_HASH and not re.fullmatch(r"[A-Za-z0-9+/]{11}", SMS_ANDROID_APP_HASH):
+    raise ImproperlyConfigured(
+        f"SMS_ANDROID_APP_HASH={SMS_ANDROID_APP_HASH!r} is not an SMS Retriever app hash (11 of A-Z a-z 0-9 + /)."
+    )
+SMS_OTP_DOMAIN = env_str("SMS_OTP_DOMAIN").lower()
+if SMS_OTP_DOMAIN and not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", SMS_OTP_DOMAIN):
+    raise ImproperlyConfigured(
+        f"SMS_OTP_DOMAIN={SMS_OTP_DOMAIN!r} is not a host name (the app's domain, e.g. waterbill.cm, no scheme)."
+    )
+# The health check's delivery figures per SMS backend: a dotted path to a callable `(now, names) -> {name: {...}}`
+# (the sending app's records; waterbill names it by string, as it names every piece of `users`).
+HEALTH_SMS_FIGURES = "users.services.sms_stats.health_figures"
 # The API's public https origin (https://api.waterbill.cm): the providers post delivery receipts under it
 # (sms/receipts.py). Unset: no callback is asked for, and records stay "accepted" (docs/sms-gateways.md).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 if PUBLIC_BASE_URL and not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be an https:// origin (receipts carry our callback secrets).")
+# Delivery-aware failover (users.services.redelivery): a code with no "delivered" receipt this long after its send
+# (or an "undelivered"/"failed" one sooner) goes once more through the next backend; `manage.py redeliver_sms`,
+# run every minute, finds the late ones. Shorter than the code's lifetime, or the resend would carry a dead code.
+SMS_DELIVERY_TIMEOUT = timedelta(seconds=env_seconds("SMS_DELIVERY_TIMEOUT", 60.0))
+if SMS_DELIVERY_TIMEOUT >= ACTIVATION_CODE_TTL:
+    raise ImproperlyConfigured(f"SMS_DELIVERY_TIMEOUT must be shorter than the code lifetime ({ACTIVATION_CODE_TTL}).")
+# A provider whose delivered share of its last 50 receipts falls below this is tried last (and logged at ERROR).
+SMS_MIN_DELIVERED_RATIO = env_ratio("SMS_MIN_DELIVERED_RATIO", 0.5)
 # Secrets of ours in the callback URLs of the providers that sign nothing (?secret=...).
 AFRICASTALKING_CALLBACK_SECRET = env_str("AFRICASTALKING_CALLBACK_SECRET")
 ORANGE_CALLBACK_SECRET = env_str("ORANGE_CALLBACK_SECRET")

@@ -15,8 +15,8 @@ from waterbill.server import AFTER_RESPONSE_THREADS
 logger = logging.getLogger(__name__)
 
 # Two threads per process (counted in the database pool's size): the work handed here is an SMS send per
-# password-reset request, already bounded by the reset throttle; a provider that hangs makes the queue wait,
-# never a request.
+# password-reset request, already bounded by the reset throttle, and at most one resend per code after an
+# undelivered receipt (users.services.redelivery); a provider that hangs makes the queue wait, never a request.
 _pool = ThreadPoolExecutor(max_workers=AFTER_RESPONSE_THREADS, thread_name_prefix="after-response")
 
 

@@ -74,4 +74,6 @@ class SmsBackend(BaseSmsBackend):
         return self.send(phone, text)
 
 
-
+def members(gateway: BaseSmsBackend) -> list[BaseSmsBackend]:
+    """The backends `gateway` sends through, in its order: a failover's, or the gateway itself."""
+    return list(gateway.backends) if isinstance(gateway, SmsBackend) else [gateway]

@@ -7,6 +7,8 @@
 * `deletion`: the owner deletes the account, erased after a grace period (AccountDeletionService);
 * `audit`: the audit trail, one event per security-relevant action;
 * `delivery`: sending a code (availability, SMS budget, the gateway's outcome, failures recorded);
+* `receipts`, `redelivery`, `sms_stats`: delivery receipts, a code sent once more when it did not arrive, and
+  each provider's delivery (the operator's figures, the failover order);
 * `limits`: codes sent per number, and wrong guesses (passwords and codes), one mechanism.
 
 The classes below are the names the views, the admin and the seed's tests use. Every flow looks the

@@ -7,19 +7,35 @@ holding the code the number received, claims the sign-up with a new password.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from sms.backends.base import BaseSmsBackend
-from users.exceptions import AccountNotPending, ActivationLocked, CodeExpired, CodeInvalid, CodeUsed, SignupInvalid
-from users.models import ActivationToken, User
+from users.exceptions import (
+    AccountNotPending,
+    ActivationLocked,
+    CodeExpired,
+    CodeInvalid,
+    CodeUsed,
+    ServiceUnavailable,
+    SignupInvalid,
+)
+from users.models import ActivationToken, SmsRecord, User
 from users.phone import mask_phone
 from users.services import audit
-from users.services.delivery import ensure_available, get_gateway, issue_activation_code, log_level, record_failure
+from users.services.delivery import (
+    ensure_available,
+    get_gateway,
+    issue_activation_code,
+    keep_sent_after_failed_commit,
+    log_level,
+    record_failure,
+)
 from users.services.limits import ACTIVATION, CLAIM, Attempt, check_code, check_send_limits
 from users.validation import check_password_rules
 from waterbill.errors import DomainError
@@ -27,36 +43,49 @@ from waterbill.errors import DomainError
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Resend:
+    """A resend's answer, the same for every number: when the next code may be asked for, and the status of
+    the SMS (an SmsRecord.Status value: "accepted" once the provider took it; an unknown or active number,
+    which gets no SMS, answers "accepted" too)."""
+
+    resend_available_at: datetime
+    sms_status: str
+
+
 def create_and_send_activation_code(user: User, *, now: datetime | None = None) -> str:
     """Replace `user`'s code by a new one and send it (an operator's action: the per-number limits do not apply).
 
     Returns the clear code (for the caller's memory only: never store, return or log it).
-    Raises AccountNotPending, PhoneRejected or SmsServiceUnavailable; on any of them the old code still works.
+    Raises AccountNotPending, PhoneRejected, SmsServiceUnavailable or ServiceUnavailable (the database failed);
+    on any of them the old code still works.
     """
     if not user.is_pending:
         raise AccountNotPending()
     gateway = get_gateway()
     ensure_available(gateway)
-    return _send_new_code(user, gateway, now or timezone.now(), limited=False)
+    return _send_new_code(user, gateway, now or timezone.now(), limited=False).code
 
 
-def resend_activation_code(phone: str, *, now: datetime | None = None) -> datetime:
-    """Send a new code to the pending account of `phone` (E.164); returns when the next may be asked for.
+def resend_activation_code(phone: str, *, now: datetime | None = None) -> Resend:
+    """Send a new code to the pending account of `phone` (E.164); returns when the next may be asked for and
+    the SMS's status.
 
     Unknown and already active numbers get the same answer and no SMS. At most one code a minute and five an
     hour per account (codes sent at sign-up included). A number whose activation guesses are spent still gets
     its code: a claim (a different path) can use it.
-    Raises ResendTooSoon, ResendLimitReached, PhoneRejected or SmsServiceUnavailable.
+    Raises ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable or ServiceUnavailable.
     """
     now = now or timezone.now()
     gateway = get_gateway()
     ensure_available(gateway)  # before the lookup: an outage answers alike for every number
     user = User.objects.filter(phone=phone).first()
+    status: str = SmsRecord.Status.ACCEPTED
     if user is None or not user.is_pending:
         logger.info("Resend for %s ignored: no pending account", mask_phone(phone))
     else:
-        _send_new_code(user, gateway, now, limited=True)
-    return now + settings.ACTIVATION_RESEND_COOLDOWN
+        status = _send_new_code(user, gateway, now, limited=True).sms_record.status
+    return Resend(resend_available_at=now + settings.ACTIVATION_RESEND_COOLDOWN, sms_status=status)
 
 
 def activate(
@@ -173,21 +202,29 @@ def _activate(user: User, token: ActivationToken, now: datetime, *, password_has
     user.save(update_fields=fields)
 
 
-def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limited: bool) -> str:
+def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limited: bool) -> ActivationToken:
     """Lock the user, check the send limits (if `limited`), issue and send a new code: one durable transaction.
 
-    The old code stops working only if the new SMS went out. Returns the new code.
+    The old code stops working only if the new SMS went out and the transaction committed. Returns the new
+    code's row (its clear `code` and its `sms_record` on the instance). Raises as `issue_activation_code`, or
+    ServiceUnavailable when the database fails; an SMS the provider accepted before a failed COMMIT still
+    leaves its SmsRecord.
     """
     code = ActivationToken.generate_code()
+    token: ActivationToken | None = None
     try:
         with transaction.atomic(durable=True):
             locked = User.objects.select_for_update().get(pk=user.pk)
             if limited:
                 check_send_limits(ActivationToken.objects.filter(user=locked), now)
-            issue_activation_code(locked, code, gateway, now, supersede=True, by_operator=not limited)
+            token = issue_activation_code(locked, code, gateway, now, supersede=True, by_operator=not limited)
+    except DatabaseError as exc:
+        logger.exception("New activation code for %s rolled back: database error", mask_phone(user.phone))
+        keep_sent_after_failed_commit(token, exc)
+        raise ServiceUnavailable() from exc
     except DomainError as exc:
         logger.log(log_level(exc), "New activation code for %s not sent: %s", mask_phone(user.phone), exc.code)
         record_failure(user.phone, "activation", exc)
         raise
     logger.info("Activation code sent to %s", mask_phone(user.phone))
-    return code
+    return token

@@ -15,12 +15,15 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import translation
 
-from sms import budget
+from sms import budget, receipts
 from sms.backends.base import BaseSmsBackend, SendResult
+from sms.backends.failover import SmsBackend as Failover
+from sms.backends.failover import members
 from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown, SmsRecipientRefused
 from users.exceptions import PhoneRejected, SmsBusy, SmsServiceUnavailable
-from users.models import ActivationToken, SmsRecord, User, VerificationCode
+from users.models import ActivationToken, SmsRecord, User, VerificationCode, seal_code
 from users.phone import mask_phone
+from users.services import sms_stats
 from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
 from users.services.sessions import lock_current_session
@@ -30,16 +33,31 @@ from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
+#: The purposes whose code may be sent once more through another provider, each with its SMS allowance.
+RESENDABLE = {"activation": budget.SIGNUPS, "password_reset": budget.ACCOUNTS, "phone_change": budget.ACCOUNTS}
+
 
 def get_gateway() -> BaseSmsBackend:
-    """The configured gateway, looked up as `users.services.get_sms_gateway` at call time.
+    """The configured gateway, looked up as `users.services.get_sms_gateway` at call time; a failover's
+    backends whose recent delivered ratio is below SMS_MIN_DELIVERED_RATIO moved last (users.services.sms_stats:
+    one cache round trip, only with several backends), the others in their configured order.
 
     Through that name, and not an import of it, so that a test patching `users.services.get_sms_gateway`
     (the seed's tests do) reaches every place a code is sent.
     """
     from users import services
 
-    return services.get_sms_gateway()
+    gateway = services.get_sms_gateway()
+    if isinstance(gateway, Failover) and len(gateway.backends) > 1:
+        poor = sms_stats.poor([backend.name for backend in gateway.backends])
+        if poor:
+            gateway.backends = sorted(gateway.backends, key=lambda backend: backend.name in poor)  # stable
+    return gateway
+
+
+def others(gateway: BaseSmsBackend, provider: str) -> list[BaseSmsBackend]:
+    """The backends of `gateway` other than `provider`, in its order: where a code can be sent once more."""
+    return [backend for backend in members(gateway) if backend.name != provider]
 
 
 def ensure_available(gateway: BaseSmsBackend) -> None:
@@ -54,12 +72,15 @@ def ensure_available(gateway: BaseSmsBackend) -> None:
         raise SmsServiceUnavailable()
 
 
-def deliver(phone: str, now: datetime, send: Callable[[], object], *, allowance: str) -> SendResult:
+def deliver(
+    phone: str, now: datetime, send: Callable[[], object], *, allowance: str, per_block: bool | None = None
+) -> SendResult:
     """Run `send` (a gateway call) within `allowance`, one of the hourly SMS allowances of sms.budget; the
     gateway's SendResult (a plain true value, from an old-style gateway or a mock, names no provider).
 
     A send of budget.SIGNUPS (a code to a number nobody proved yet) also counts against the number's block
-    (users.services.blocks), first: a refused block spends nothing of the allowance. Both count only an SMS
+    (users.services.blocks), first, unless `per_block` is False (a resend of a code the block counted): a
+    refused block spends nothing of the allowance. Both count only an SMS
     that went out, or may have (a timeout).
     At most settings.SMS_SENDS_IN_FLIGHT sends run at once per process (a bulkhead): past them the send is
     shed at once, so that a slow provider holds a bounded share of a worker's threads.
@@ -67,7 +88,7 @@ def deliver(phone: str, now: datetime, send: Callable[[], object], *, allowance:
     the number) or SmsServiceUnavailable (the allowance spent, the allowance or the block uncountable, not
     sent, or its outcome unknown); the raised error's `sms_language` is the language the SMS was in.
     """
-    per_block = allowance == budget.SIGNUPS
+    per_block = allowance == budget.SIGNUPS if per_block is None else per_block
     try:
         with sends_in_flight().enter():
             return _deliver(phone, now, send, allowance=allowance, per_block=per_block)
@@ -152,7 +173,12 @@ def issue_activation_code(
         allowance = budget.ACCOUNTS if by_operator else budget.SIGNUPS
         result = deliver(user.phone, now, lambda: gateway.send_activation_code(user.phone, code), allowance=allowance)
     token.sms_record = accepted_record(user.phone, "activation", result, language=user.language, now=now)
-    token.sms_record.save()
+    seal_for_resend(token.sms_record, code, gateway)
+    try:
+        token.sms_record.save()
+    except DatabaseError as exc:  # the SMS went out all the same: the caller keeps its record after the rollback
+        exc.sms_record = token.sms_record  # type: ignore[attr-defined]
+        raise
     return token
 
 
@@ -176,6 +202,7 @@ def send_verification_code(
     """
     code = ActivationToken.generate_code()
     result: SendResult | None = None
+    committed = False
     language = user.language
     try:
         with transaction.atomic(durable=True):
@@ -195,12 +222,16 @@ def send_verification_code(
             with translation.override(language):
                 # Only active accounts get these codes: a reset for an active one, a phone change with a token.
                 result = deliver(phone, now, lambda: gateway.send_message(phone, text(code)), allowance=budget.ACCOUNTS)
+        committed = True
     except DomainError as exc:
         record_failure(phone, purpose, exc)
         raise
     finally:
         if result is not None:  # accepted, even if the commit then failed: the SMS went out
-            keep_after_rollback(accepted_record(phone, purpose, result, language=language, now=now))
+            record = accepted_record(phone, purpose, result, language=language, now=now)
+            if committed:  # the code exists: it may be sent once more
+                seal_for_resend(record, code, gateway)
+            insert(record)
     logger.info("%s code sent to %s", purpose, mask_phone(phone))
     return row
 
@@ -254,12 +285,15 @@ def accepted_record(phone: str, purpose: str, result: SendResult, *, language: s
     )
 
 
-def record_failure(phone: str, purpose: str, exc: DomainError, *, language: str | None = None) -> None:
+def record_failure(
+    phone: str, purpose: str, exc: DomainError, *, language: str | None = None, retry_of: SmsRecord | None = None
+) -> None:
     """Keep a failed send (after the rollback, so the row survives it) as an SmsRecord; best effort.
 
     Only SMS outcomes are recorded (PhoneRejected, SmsServiceUnavailable), with their code as the status, the
     provider that failed and its error code (empty when refused before sending: the SMS budget spent, a
-    gateway that returned False); other refusals are not sends. `language` defaults to the one the SMS was in.
+    gateway that returned False); other refusals are not sends. `language` defaults to the one the SMS was in;
+    `retry_of` is the record a failed resend repeated.
     """
     if not isinstance(exc, (PhoneRejected, SmsServiceUnavailable)):
         return
@@ -276,13 +310,44 @@ def record_failure(phone: str, purpose: str, exc: DomainError, *, language: str 
             provider=provider[:32],
             status=exc.code,
             provider_code=code[:64],
+            retry_of=retry_of,
         )
     )
 
 
+def keep_sent_after_failed_commit(token: ActivationToken | None, exc: DatabaseError) -> None:
+    """After `exc` rolled back a transaction of `issue_activation_code`: keep the record of its SMS if the
+    provider had accepted it (`token` issued, or its record's insert the statement that failed)."""
+    record = token.sms_record if token is not None else getattr(exc, "sms_record", None)
+    if record is not None:
+        keep_after_rollback(record)
+
+
+def seal_for_resend(record: SmsRecord, code: str, gateway: BaseSmsBackend) -> None:
+    """Before `record` is saved: keep `code` sealed on it (models.seal_code) when it may have to be sent once
+    more (users.services.redelivery): a code of a purpose that can be resent, through a provider whose receipts
+    we accept (sms.receipts.expected: otherwise no "delivered" ever comes) and with another backend to send it
+    through. A resend is never sealed: a code goes out twice at most."""
+    if (
+        record.purpose in RESENDABLE
+        and record.retry_of_id is None
+        and receipts.expected(record.provider)
+        and others(gateway, record.provider)
+    ):
+        record.sealed_code = seal_code(code)
+
+
 def keep_after_rollback(record: SmsRecord) -> None:
-    """Insert `record` outside any rolled-back transaction (again, as a new row, if it was saved in one);
-    best effort: a database error is logged, never raised."""
+    """Insert `record` outside any rolled-back transaction (again, as a new row, if it was saved in one),
+    without its sealed code (the code rolled back with the transaction: nothing to send again); best effort:
+    a database error is logged, never raised."""
+    record.sealed_code = ""
+    insert(record)
+
+
+def insert(record: SmsRecord) -> None:
+    """Insert `record` as a new row, outside the caller's transaction if that one is over; best effort: a
+    database error is logged, never raised."""
     record.pk = None
     record._state.adding = True
     try:

@@ -14,6 +14,7 @@ from sms.receipts import MalformedReceipt, Receipt
 from users.exceptions import ReceiptMalformed, ReceiptRefused
 from users.models import SmsRecord
 from users.phone import mask_phone
+from users.services import redelivery, sms_stats
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +23,11 @@ def apply_receipt(receipt: Receipt, *, now: datetime | None = None) -> SmsRecord
     """Move the record of `receipt`'s message (by provider and message id) to its status, if that is forward.
 
     Statuses only move forward (SmsRecord.advances): a late "sent" after "delivered", a duplicate, or a word
-    that maps to nothing change nothing. An unknown message id changes nothing either (a record purged, or
-    an SMS sent by another system on the same account). Returns the record when it changed, else None.
-    Never raises a domain error: whatever the receipt says, the provider is answered 2xx.
+    that maps to nothing change nothing. "Delivered" erases the record's sealed code (nothing to send again);
+    a final word re-judges the provider's recent delivered ratio (users.services.sms_stats.judge). An unknown
+    message id changes nothing either (a record purged, or an SMS sent by another system on the same account).
+    Returns the record when it changed, else None. Never raises a domain error: whatever the receipt says,
+    the provider is answered 2xx.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -41,7 +44,11 @@ def apply_receipt(receipt: Receipt, *, now: datetime | None = None) -> SmsRecord
         record.status = receipt.status
         record.provider_code = receipt.error_code[:64] or record.provider_code
         record.updated_at = now
-        record.save(update_fields=["status", "provider_code", "updated_at"])
+        if record.status == SmsRecord.Status.DELIVERED:
+            record.sealed_code = ""
+        record.save(update_fields=["status", "provider_code", "updated_at", "sealed_code"])
+    if record.status in sms_stats.RECEIPTS:
+        sms_stats.judge(record.provider)
     level = logging.INFO if receipt.status in (SmsRecord.Status.SENT, SmsRecord.Status.DELIVERED) else logging.WARNING
     logger.log(
         level, "%s SMS to %s %s (%s)", record.purpose, mask_phone(record.phone), receipt.status, receipt.provider
@@ -49,24 +56,31 @@ def apply_receipt(receipt: Receipt, *, now: datetime | None = None) -> SmsRecord
     return record
 
 
-def twilio(url: str, params: object, signature: str | None) -> SmsRecord | None:
-    """A Twilio status callback to `url` (ours, as Twilio used it), applied. Raises ReceiptRefused (bad or
-    missing X-Twilio-Signature) or ReceiptMalformed."""
-    return _receive(lambda: receipts.twilio_receipt(url, params, signature))
+Later = Callable[[Callable[[], None]], None]
 
 
-def africastalking(params: object, secret: str | None) -> SmsRecord | None:
-    """An Africa's Talking delivery report, applied. Raises ReceiptRefused (wrong secret) or ReceiptMalformed."""
-    return _receive(lambda: receipts.africastalking_receipt(params, secret))
+def twilio(url: str, params: object, signature: str | None, *, later: Later) -> SmsRecord | None:
+    """A Twilio status callback to `url` (ours, as Twilio used it), applied; a resend it calls for is handed to
+    `later` (users.services.redelivery.on_receipt). Raises ReceiptRefused (bad or missing X-Twilio-Signature)
+    or ReceiptMalformed."""
+    return _receive(lambda: receipts.twilio_receipt(url, params, signature), later)
 
 
-def orange(body: object, secret: str | None) -> SmsRecord | None:
-    """An Orange deliveryInfoNotification, applied. Raises ReceiptRefused (wrong secret) or ReceiptMalformed."""
-    return _receive(lambda: receipts.orange_receipt(body, secret))
+def africastalking(params: object, secret: str | None, *, later: Later) -> SmsRecord | None:
+    """An Africa's Talking delivery report, applied, as `twilio`. Raises ReceiptRefused (wrong secret) or
+    ReceiptMalformed."""
+    return _receive(lambda: receipts.africastalking_receipt(params, secret), later)
 
 
-def _receive(parse: Callable[[], Receipt]) -> SmsRecord | None:
-    """Parse with the transport, turning its refusals into domain errors, then apply the receipt."""
+def orange(body: object, secret: str | None, *, later: Later) -> SmsRecord | None:
+    """An Orange deliveryInfoNotification, applied, as `twilio`. Raises ReceiptRefused (wrong secret) or
+    ReceiptMalformed."""
+    return _receive(lambda: receipts.orange_receipt(body, secret), later)
+
+
+def _receive(parse: Callable[[], Receipt], later: Later) -> SmsRecord | None:
+    """Parse with the transport, turning its refusals into domain errors, then apply the receipt and hand a
+    resend it calls for to `later`."""
     try:
         receipt = parse()
     except receipts.ReceiptRefused:
@@ -75,4 +89,7 @@ def _receive(parse: Callable[[], Receipt]) -> SmsRecord | None:
     except MalformedReceipt as exc:
         logger.warning("SMS receipt malformed: %s", exc)
         raise ReceiptMalformed() from None
-    return apply_receipt(receipt)
+    record = apply_receipt(receipt)
+    if record is not None:
+        redelivery.on_receipt(record, later)
+    return record

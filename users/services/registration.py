@@ -28,7 +28,7 @@ from users.services.delivery import (
     ensure_available,
     get_gateway,
     issue_activation_code,
-    keep_after_rollback,
+    keep_sent_after_failed_commit,
     log_level,
     record_failure,
     sends_in_flight,
@@ -104,8 +104,7 @@ def register(
     except DatabaseError as exc:
         # The seed's failure table: a database error at any step leaves no user, and is the seed's ValueError.
         logger.exception("Atomic registration of %s rolled back: database error", mask_phone(phone))
-        if token is not None:  # the commit failed after the SMS went out: its record must survive the rollback
-            keep_after_rollback(token.sms_record)
+        keep_sent_after_failed_commit(token, exc)  # the SMS may have gone out: its record survives the rollback
         raise ServiceUnavailable() from exc
     except DomainError as exc:
         logger.log(log_level(exc), "Atomic registration of %s rolled back: %s", mask_phone(phone), exc.code)

@@ -256,6 +256,28 @@ def test_the_failed_sends_page_shows_each_sms_allowance_used_this_hour(admin_cli
     assert re.search(r"Comptes actifs : [^<]*</td><td>1 / 4 \(25 %\)", text)
 
 
+def test_the_sms_page_shows_each_providers_delivery_over_the_last_24_hours(admin_client: Client) -> None:
+    for status in ("delivered", "delivered", "delivered", "undelivered", "accepted", "phone_rejected"):
+        SmsRecordFactory(provider="twilio", status=status)
+    SmsRecordFactory(provider="orange", status="sent")
+    SmsRecordFactory(provider="twilio", status="failed", created_at=timezone.now() - timedelta(hours=25))
+    SmsRecordFactory(provider="", status="sms_unavailable")  # refused before any provider was tried
+    page = admin_client.get(reverse("admin:users_smsrecord_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Delivery per provider, last 24 hours" in text
+    cells = re.findall(r"<tr><td>(orange|twilio)</td>((?:<td>[^<]*</td>)+)</tr>", text)
+    assert [(name, re.findall(r"<td>([^<]*)</td>", row)) for name, row in cells] == [
+        ("orange", ["1", "0", "0", "1", "0", "-"]),  # sent, delivered, not delivered, waiting, refused, ratio
+        ("twilio", ["5", "3", "1", "1", "1", "75%"]),
+    ]
+
+
+def test_the_sms_page_says_when_no_sms_went_out_in_24_hours(admin_client: Client) -> None:
+    page = admin_client.get(reverse("admin:users_smsrecord_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert b"No SMS in the last 24 hours." in page.content
+
+
 def test_the_failed_sends_page_says_when_the_allowances_cannot_be_read(admin_client: Client) -> None:
     from unittest.mock import patch
 

@@ -15,9 +15,9 @@ from django.utils import timezone
 from sms.backends.locmem import SmsMessage
 from sms.exceptions import SmsNotProcessed, SmsNumberRejected
 from users.exceptions import PhoneRejected, ServiceUnavailable, SmsServiceUnavailable
-from users.models import SmsRecord, User
-from users.services import AuthService, PasswordResetService
-from users.tests.factories import SmsRecordFactory, UserFactory, signup
+from users.models import ActivationToken, SmsRecord, User
+from users.services import ActivationService, AuthService, PasswordResetService
+from users.tests.factories import ActivationTokenFactory, SmsRecordFactory, UserFactory, signup
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,42 @@ def test_a_commit_that_fails_after_the_send_still_leaves_the_accepted_record(sms
             AuthService.register(**signup(DATA))
     assert len(sms_outbox) == 1
     assert not User.objects.exists()
+    assert SmsRecord.objects.get().status == "accepted"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("by", ["resend", "operator"])
+def test_a_resend_whose_commit_fails_after_the_send_still_leaves_the_accepted_record(
+    by: str, sms_outbox: list[SmsMessage]
+) -> None:
+    token = ActivationTokenFactory(user__phone="+237670123456", code="111111")
+    resend = {
+        "resend": lambda: ActivationService.resend_activation_code(token.user.phone),
+        "operator": lambda: ActivationService.create_and_send_activation_code(token.user),
+    }[by]
+    with patch.object(connections["default"], "commit", side_effect=DatabaseError("commit lost")):
+        with pytest.raises(ServiceUnavailable):
+            resend()
+    assert len(sms_outbox) == 1
+    assert list(ActivationToken.objects.all()) == [token]  # the new code rolled back, the old one still works
+    assert fields(SmsRecord.objects.get())[:7] == ("+237670123456", "activation", "fr", "locmem", "locmem-0", 1,
+                                                   "accepted")
+
+
+def test_a_record_whose_own_insert_fails_is_kept_after_the_rollback(sms_outbox: list[SmsMessage]) -> None:
+    token = ActivationTokenFactory(user__phone="+237670123456", code="111111")
+    real_save = SmsRecord.save
+    calls = []
+
+    def failing_first(record: SmsRecord, *args: Any, **kwargs: Any) -> None:
+        calls.append(record.status)
+        if len(calls) == 1:
+            raise DatabaseError("disk full")
+        real_save(record, *args, **kwargs)
+
+    with patch.object(SmsRecord, "save", failing_first), pytest.raises(ServiceUnavailable):
+        ActivationService.resend_activation_code(token.user.phone)
+    assert len(sms_outbox) == 1
     assert SmsRecord.objects.get().status == "accepted"
 
 
