@@ -326,7 +326,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The 413, the parse error, the bad Host and the CSRF failure: answered before any view, documented here.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "users.http.document_refusals"],
+    # Request bodies take their listed keys only (users.serializers.RequestSerializer refuses the others).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "users.http.document_refusals",
+        "users.http.close_request_bodies",
+    ],
 }
 
 # --- Security (production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto) -------------
