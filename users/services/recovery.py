@@ -68,10 +68,15 @@ def _verdict(
     """
     if user is None or row is None:
         return CodeInvalid.not_usable() if alike else CodeInvalid()
-    error = CodeUsed() if row.used_at is not None else check_code(row, code, now, tell_remaining=not alike)
+    error = _used(row) if row.used_at is not None else check_code(row, code, now, tell_remaining=not alike)
     if alike and error is not None:
         return CodeInvalid.not_usable()
     return error
+
+
+def _used(row: VerificationCode) -> CodeUsed:
+    """`code_used`, worded for the flow of `row` (a reset, or a phone change)."""
+    return CodeUsed.at_reset() if row.purpose == Purpose.PASSWORD_RESET else CodeUsed.at_phone_change()
 
 
 # --- Password reset ----------------------------------------------------------------------------------------
@@ -170,7 +175,7 @@ def _still_usable(user: User, proved: VerificationCode, purpose: str, now: datet
     if row is None or row.pk != proved.pk or row.phone != user.phone:
         return CodeInvalid()  # a newer code was sent, or the account moved to another number, meanwhile
     if row.used_at is not None:
-        return CodeUsed()
+        return _used(row)
     if row.expires_at != proved.expires_at or row.is_expired(now):
         return CodeExpired()  # retired meanwhile
     return None
@@ -201,7 +206,7 @@ def request_change(
     if new_phone == user.phone:
         raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
     if User.objects.filter(phone=new_phone).exists():
-        raise PhoneTaken(field="new_phone")
+        raise PhoneTaken.for_phone_change()
     gateway = get_gateway()
     ensure_available(gateway)
     take_destination_allowance(new_phone, now)
