@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from waterbill.errors import DomainError
+from waterbill.errors import DomainError, ValidationFailed
 
 
 class PhoneTaken(DomainError):
@@ -241,3 +241,13 @@ class ReceiptMalformed(DomainError):
 
     default_code = "receipt_malformed"
     default_detail = _("This is not a delivery receipt.")
+
+
+def password_incorrect() -> ValidationFailed:
+    """The current password of a password or phone change is wrong: a field error on `current_password`."""
+    return ValidationFailed({"current_password": [(_("Your current password is not correct."), "password_incorrect")]})
+
+
+def phone_unchanged() -> ValidationFailed:
+    """A phone change to the account's own number: a field error on `new_phone`."""
+    return ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})

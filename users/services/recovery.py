@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from users.exceptions import (
     CodeExpired,
@@ -23,6 +22,7 @@ from users.exceptions import (
     ResendTooSoon,
     SmsBusy,
     SmsServiceUnavailable,
+    phone_unchanged,
 )
 from users.models import User, VerificationCode
 from users.phone import mask_phone
@@ -38,7 +38,7 @@ from users.services.login import verify_password
 from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text, phone_change_text, phone_changed_text, reset_text
 from users.validation import check_password_rules
-from waterbill.errors import DomainError, ValidationFailed
+from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def request_change(
     now = now or timezone.now()
     verify_password(user, current_password, client_ip=client_ip, now=now)
     if new_phone == user.phone:
-        raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
+        raise phone_unchanged()
     if User.objects.filter(phone=new_phone).exists():
         raise PhoneTaken.for_phone_change()
     gateway = get_gateway()
