@@ -48,7 +48,7 @@ REFRESH = (
     "IjowfQ.UmVmcmVzaCBkZSBsJ2V4ZW1wbGUgV2F0ZXJCaWxs"
 )
 #: A sign-up at 09:15 in Douala, the time zone the API answers in.
-SIGNED_UP_AT = datetime(2026, 12, 2, 9, 15, tzinfo=ZoneInfo(settings.TIME_ZONE))
+SIGNED_UP_AT = datetime(2026, 12, 2, 9, 15, 28, 535421, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 _rendering = threading.local()
