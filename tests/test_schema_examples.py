@@ -251,3 +251,20 @@ def test_the_operations_are_listed_in_the_order_of_the_flow(document: dict[str, 
         "password reset",
         "phone change",
     ]
+
+
+def test_the_examples_the_issue_found_wrong(document: dict[str, Any]) -> None:
+    """Issue 13: the activate example sent both proofs (a 400), the sign-up's showed an active user, dates `Z`."""
+    activate = document["paths"]["/api/v1/auth/activate/"]["post"]["requestBody"]["content"]["application/json"]
+    for example in activate["examples"].values():
+        assert len({"signup_token", "password"} & set(example["value"])) == 1
+    register = document["paths"]["/api/v1/auth/register/"]["post"]["responses"]["201"]["content"]["application/json"]
+    (created,) = register["examples"].values()
+    assert created["value"]["user"]["is_active"] is False
+    assert created["value"]["user"]["date_joined"].endswith("+01:00")
+
+
+def test_the_yaml_schema_carries_the_rendered_examples() -> None:
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Wrong phone number or password." in response.content.decode()
