@@ -114,6 +114,23 @@ def sample_user(*, active: bool) -> User:
     )
 
 
+#: What register's 400 examples change in the sample sign-up.
+BAD_PHONE_SHORT_MISMATCHED = {"phone": "12345", "password": "Ab1!", "password_confirm": "Ab1?"}
+COMMON_PASSWORD = {"password": "password123", "password_confirm": "password123"}
+
+
+def sign_up(**changes: str) -> dict[str, str]:
+    """The sample sign-up body, with `changes`."""
+    return {
+        "phone": "6 70 12 34 56",
+        "first_name": "Awa",
+        "last_name": "Ngono",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        **changes,
+    }
+
+
 def request(name: str, value: dict[str, Any], summary: str = "") -> OpenApiExample:
     """A request body the API accepts (tests/test_schema_examples.py posts each one)."""
     return OpenApiExample(name, value=value, summary=summary or name, request_only=True)
