@@ -271,7 +271,7 @@ def test_a_number_taken_between_the_two_steps_is_refused_at_the_confirmation(
     # A refusal of the request (it has no `phone` field), and nothing of the change is kept.
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "Un compte utilise déjà ce numéro. Connectez-vous ou réinitialisez votre mot de passe.",
+        "detail": "Ce numéro a été pris par un autre compte depuis l'envoi du code. Choisissez un autre numéro.",
         "code": "phone_taken",
     }
     user.refresh_from_db()

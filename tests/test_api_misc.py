@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from waterbill.test_runner import expand_bare_verbosity, label_to_node_id
@@ -152,6 +152,14 @@ def test_a_post_without_the_trailing_slash_is_a_json_404_not_a_redirect(api_clie
     response = api_client.post("/api/v1/auth/register", {}, format="json")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_with_debug_on_a_path_without_its_slash_is_django_s_html_404(api_client: APIClient) -> None:
+    """What docs/api.md says of development: Django's debug page, not the JSON 404 of production."""
+    with override_settings(DEBUG=True):
+        response = api_client.post("/api/v1/auth/register", {}, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
 
 
 def test_malformed_json_gets_a_translated_message(api_client: APIClient) -> None:

@@ -111,6 +111,22 @@ def test_bad_fields_are_400_with_field_and_code(
     assert_nothing_saved()
 
 
+def test_a_bad_phone_a_short_password_and_a_mismatch_come_in_one_answer(
+    api_client: APIClient, payload: dict[str, str], sms_outbox: list[SmsMessage]
+) -> None:
+    """Issue 13: every field's errors at once, not the phone's first and the passwords' on the next try."""
+    body = {**payload, "phone": "12345", "password": "Ab1!", "password_confirm": "Ab1?"}
+    response = api_client.post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert field_codes(response.json()) == {
+        "phone": ["phone_invalid"],
+        "password": ["password_too_short"],
+        "password_confirm": ["password_mismatch"],
+    }
+    assert sms_outbox == []
+    assert_nothing_saved()
+
+
 @pytest.mark.parametrize("missing", ["phone", "first_name", "last_name", "password", "password_confirm"])
 def test_each_missing_field_is_required(api_client: APIClient, payload: dict[str, str], missing: str) -> None:
     del payload[missing]

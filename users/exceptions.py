@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from waterbill.errors import DomainError
+from waterbill.errors import DomainError, ValidationFailed
 
 
 class PhoneTaken(DomainError):
@@ -25,11 +25,17 @@ class PhoneTaken(DomainError):
             )
         )
 
+    @classmethod
+    def for_phone_change(cls) -> PhoneTaken:
+        """The same code for a logged-in user asking to move to a number another account uses (on `new_phone`):
+        logging in or resetting a password is not the way out, another number is."""
+        return cls(_("This number already has an account. Choose another number."), field="new_phone")
 
     @classmethod
     def without_field(cls) -> PhoneTaken:
-        """The same refusal for a request that names no number (a phone change's confirmation): `{detail, code}`."""
-        error = cls()
+        """A phone change's confirmation, the number taken since the code was sent: a refusal of the request
+        (it names no number), `{detail, code}`."""
+        error = cls(_("This number was taken by another account since the code was sent. Choose another number."))
         error.field = None  # rendered as `{detail, code}` (waterbill.exception_handler)
         return error
 
@@ -127,10 +133,20 @@ class CodeExpired(DomainError):
 
 
 class CodeUsed(DomainError):
-    """The code was already used: the account is active."""
+    """The code was already used. The default is activation's: the account is active."""
 
     default_code = "code_used"
     default_detail = _("This code has already been used. Your account is active: log in.")
+
+    @classmethod
+    def at_reset(cls) -> CodeUsed:
+        """A password-reset code used meanwhile (another confirmation of the same code)."""
+        return cls(_("This code has already been used to reset the password. Ask for a new code if needed."))
+
+    @classmethod
+    def at_phone_change(cls) -> CodeUsed:
+        """A phone-change code used already: the account has moved to the number the code was sent to."""
+        return cls(_("This code has already been used: your number has been changed."))
 
 
 class CodeAttemptsExceeded(DomainError):
@@ -236,3 +252,13 @@ class ReceiptMalformed(DomainError):
 
     default_code = "receipt_malformed"
     default_detail = _("This is not a delivery receipt.")
+
+
+def password_incorrect(field: str = "current_password") -> ValidationFailed:
+    """The current password of a password or phone change (or of a deletion) is wrong: a field error on `field`."""
+    return ValidationFailed({field: [(_("Your current password is not correct."), "password_incorrect")]})
+
+
+def phone_unchanged() -> ValidationFailed:
+    """A phone change to the account's own number: a field error on `new_phone`."""
+    return ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})

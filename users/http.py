@@ -104,6 +104,15 @@ def document_refusals(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return result
 
 
+def close_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every request body takes its listed keys only
+    (`additionalProperties: false`), as users.serializers.RequestSerializer enforces (`unknown_field`, `read_only`)."""
+    for name, component in result["components"]["schemas"].items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result
+
+
 UNAUTHENTICATED = error(
     "`not_authenticated`, `token_not_valid`, `user_inactive`, `user_not_found`, or `session_ended` (the account's "
     "sessions were ended since the token was issued: password changed or reset, number changed, account disabled)."

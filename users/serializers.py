@@ -1,10 +1,12 @@
 """Input and output serializers of the account API: DRF fields over the rules of users.validation.
 
 Phone numbers enter through PhoneField only; a sign-up is checked as a whole by users.validation.clean_registration.
+Every request body goes through a RequestSerializer, which refuses the keys it does not take (read-only or unknown).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -25,6 +27,10 @@ from users.validation import (
     clean_registration,
     validate_name,
 )
+from waterbill.errors import Message, ValidationFailed
+
+UNKNOWN_FIELD = _("This field is unknown here: remove it.")
+READ_ONLY_FIELD = _("This field is read-only: it cannot be set here.")
 
 
 class StrictCharField(serializers.CharField):
@@ -83,7 +89,58 @@ def code_field() -> serializers.CharField:
     )
 
 
-class UserSerializer(serializers.Serializer):
+class RequestSerializer(serializers.Serializer):
+    """The base of every request body: a key that is not a writable field is refused, not ignored, so that a
+    client's mistake surfaces at once. Such keys answer `read_only` (a field of the answer: `phone`, `is_active`)
+    or `unknown_field` (anything else: `is_staff`), each on its own key, together with the other fields' errors.
+
+    Subclasses validate the body in `validate_body` (DRF's validation by default).
+    """
+
+    def run_validation(self, data: Any = empty) -> Any:
+        """The validated body; raises ValidationError (or ValidationFailed, from validate_body) with every
+        field's errors, the refused keys' among them."""
+        refused = self.refused_keys(data)
+        try:
+            value = self.validate_body(data)
+        except ValidationFailed as exc:
+            if not refused:
+                raise
+            raise ValidationFailed({**exc.errors, **refused}) from exc
+        except serializers.ValidationError as exc:
+            if not refused or not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError({**exc.detail, **_details(refused)}) from exc
+        if refused:
+            raise serializers.ValidationError(_details(refused))
+        return value
+
+    def validate_body(self, data: Any) -> Any:
+        """Validate the body as a whole (the keys it may carry are already checked)."""
+        return super().run_validation(data)
+
+    def refused_keys(self, data: Any) -> dict[str, list[tuple[Message, str]]]:
+        """Each key of `data` that is not a writable field, with its (message, code); {} for a body that is not an
+        object (DRF refuses it as such)."""
+        if not isinstance(data, Mapping):
+            return {}
+        writable = {name for name, field in self.fields.items() if not field.read_only}
+        return {
+            str(key): [(READ_ONLY_FIELD, "read_only") if key in self.fields else (UNKNOWN_FIELD, "unknown_field")]
+            for key in data
+            if key not in writable
+        }
+
+
+def _details(errors: dict[str, list[tuple[Message, str]]]) -> dict[str, list[serializers.ErrorDetail]]:
+    """(message, code) pairs as DRF's error details."""
+    return {
+        field: [serializers.ErrorDetail(str(message), code) for message, code in pairs]
+        for field, pairs in errors.items()
+    }
+
+
+class UserSerializer(RequestSerializer):
     """The account as the app sees it; the names and the SMS language can be changed (PATCH /users/me/).
 
     A plain Serializer with its fields spelled out: a ModelSerializer rebuilds its fields from the model
@@ -109,7 +166,7 @@ class UserSerializer(serializers.Serializer):
         return instance
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(RequestSerializer):
     """Sign-up input, checked as a whole by users.validation.clean_registration (every field's errors in one
     answer; the phone normalised once). The fields below describe it for the schema."""
 
@@ -119,7 +176,7 @@ class RegisterSerializer(serializers.Serializer):
     password = password_field()
     password_confirm = password_field()
 
-    def run_validation(self, data: Any = empty) -> dict[str, str]:
+    def validate_body(self, data: Any) -> dict[str, str]:
         """clean_registration judges every body, `null` included (DRF would answer its own untranslated `null`)."""
         return self.to_internal_value(None if data is empty else data)
 
@@ -142,7 +199,7 @@ class RegistrationSerializer(serializers.Serializer):
     )
 
 
-class SmsStatusRequestSerializer(serializers.Serializer):
+class SmsStatusRequestSerializer(RequestSerializer):
     """The activation SMS's status is asked for with the sign-up's proof: its phone and token."""
 
     phone = PhoneField()
@@ -163,7 +220,7 @@ class SmsStatusSerializer(serializers.Serializer):
     resend_available_at = serializers.DateTimeField()
 
 
-class ActivateSerializer(serializers.Serializer):
+class ActivateSerializer(RequestSerializer):
     """Activation input: the phone, the code it received, and the sign-up's token (or a new password)."""
 
     phone = PhoneField()
@@ -190,7 +247,7 @@ class ActivateSerializer(serializers.Serializer):
         return attrs
 
 
-class PhoneSerializer(serializers.Serializer):
+class PhoneSerializer(RequestSerializer):
     """A phone number alone (resend)."""
 
     phone = PhoneField()
@@ -213,7 +270,7 @@ class ActivationResendSerializer(ResendSerializer):
     )
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(RequestSerializer):
     """Login input."""
 
     phone = PhoneField()
@@ -233,20 +290,20 @@ class ActivationResultSerializer(TokenPairSerializer):
     user = UserSerializer()
 
 
-class RefreshTokenSerializer(serializers.Serializer):
+class RefreshTokenSerializer(RequestSerializer):
     """A refresh token (refresh, logout)."""
 
     refresh = StrictCharField()
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(RequestSerializer):
     """The current password and the new one."""
 
     current_password = password_field()
     new_password = password_field()
 
 
-class AccountDeletionSerializer(serializers.Serializer):
+class AccountDeletionSerializer(RequestSerializer):
     """The account's password, proving that its owner deletes it."""
 
     password = password_field()
@@ -322,7 +379,7 @@ class AccountExportSerializer(serializers.Serializer):
     audit_events = ExportedAuditEventSerializer(many=True)
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(RequestSerializer):
     """The phone, the reset code it received, and the new password."""
 
     phone = PhoneField()
@@ -330,7 +387,7 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     new_password = password_field()
 
 
-class PhoneChangeSerializer(serializers.Serializer):
+class PhoneChangeSerializer(RequestSerializer):
     """The new number, and the current password: a token alone must not move the account to another SIM."""
 
     new_phone = PhoneField()
@@ -343,7 +400,7 @@ class PhoneChangeRequestedSerializer(serializers.Serializer):
     code_expires_at = serializers.DateTimeField()
 
 
-class CodeSerializer(serializers.Serializer):
+class CodeSerializer(RequestSerializer):
     """A 6-digit code received by SMS."""
 
     code = code_field()

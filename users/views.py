@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from users import schema as ex
 from users import serializers as s
 from users.http import (
     UNAUTHENTICATED,
@@ -65,7 +66,27 @@ class RegisterView(PublicAPIView):
                 "failed): nothing was kept. Retry after `Retry-After`."
             ),
         },
-        tags=["auth"],
+        summary="Sign up (step 1): a pending account and an SMS code",
+        examples=[
+            ex.request("sign-up", ex.sign_up()),
+            ex.answer(201, "created", ex.registration, "created: pending (is_active false), the code sent"),
+            ex.invalid(s.RegisterSerializer, ex.sign_up(**ex.BAD_PHONE_SHORT_MISMATCHED),
+                       "invalid_fields", "invalid fields, every one in one answer"),
+            ex.invalid(s.RegisterSerializer, ex.sign_up(phone="+33 6 12 34 56 78"), "phone_region_not_allowed"),
+            ex.invalid(s.RegisterSerializer, ex.sign_up(phone="222 12 34 56"), "phone_not_mobile",
+                       "phone_not_mobile: a fixed line"),
+            ex.invalid(s.RegisterSerializer, ex.sign_up(**ex.COMMON_PASSWORD),
+                       "password_too_common", "password_too_common (and the other password rules)"),
+            ex.refusal(400, ex.refusals.PhoneTaken, "phone_taken: an account uses this number"),
+            ex.answer(400, "phone_taken_pending", ex.refusals.PhoneTaken.pending,
+                      "phone_taken: a sign-up of this number waits for its code"),
+            ex.refusal(400, ex.refusals.PhoneRejected, "phone_rejected: the SMS provider refuses the number"),
+            ex.throttled(),
+            *ex.send_limits(),
+            *ex.sms_failures(),
+            ex.service_unavailable(),
+        ],
+        tags=["sign-up"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.RegisterSerializer(data=request.data)
@@ -93,8 +114,30 @@ class ActivateView(PublicAPIView):
                 "for this number, from this address or from all; the lock ends by itself within an hour). See "
                 "`Retry-After`."
             ),
+            503: error("`service_unavailable`: the shared cache that counts the throttle and the wrong codes."),
         },
-        tags=["auth"],
+        summary="Activate (step 2): the SMS code, and the sign-up token or a new password",
+        examples=[
+            ex.request("with the sign-up token", {"phone": ex.PHONE, "code": ex.CODE, "signup_token": ex.SIGNUP_TOKEN}),
+            ex.request("with a new password", {"phone": ex.PHONE, "code": ex.CODE, "password": ex.NEW_PASSWORD},
+                       "with a new password (the sign-up answer was lost)"),
+            ex.answer(200, "activated", ex.logged_in, "activated and logged in"),
+            ex.refusal(400, lambda: ex.refusals.CodeInvalid.with_remaining(4), "code_invalid: wrong code"),
+            ex.refusal(400, ex.refusals.CodeExpired),
+            ex.refusal(400, ex.refusals.CodeUsed, "code_used: the account is active already"),
+            ex.refusal(400, ex.refusals.CodeAttemptsExceeded),
+            ex.refusal(400, ex.refusals.SignupInvalid, "signup_invalid: a newer sign-up replaced this one"),
+            ex.invalid(s.ActivateSerializer, {"phone": ex.PHONE, "code": ex.CODE}, "no_proof",
+                       "required: neither signup_token nor password"),
+            ex.invalid(s.ActivateSerializer, {"phone": ex.PHONE, "code": "12 34", "signup_token": ex.SIGNUP_TOKEN,
+                                              "password": ex.NEW_PASSWORD}, "invalid_fields",
+                       "invalid: a malformed code, and both proofs"),
+            ex.password_rules("password"),
+            ex.refusal(429, lambda: ex.refusals.ActivationLocked(retry_after=3600)),
+            ex.throttled(),
+            ex.service_unavailable(),
+        ],
+        tags=["sign-up"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.ActivateSerializer(data=request.data)
@@ -123,7 +166,16 @@ class SignupSmsStatusView(PublicAPIView):
             429: error("`throttled` (too many requests from this address). See `Retry-After`."),
             503: error("`service_unavailable` (the shared cache that counts the throttle)."),
         },
-        tags=["auth"],
+        summary="What became of the activation SMS",
+        examples=[
+            ex.request("status", {"phone": ex.PHONE, "signup_token": ex.SIGNUP_TOKEN}),
+            ex.answer(200, "delivered", ex.sms_status, "delivered (from the provider's receipt)"),
+            ex.refusal(400, ex.refusals.SignupInvalid, "signup_invalid: unknown number, not pending, or wrong token"),
+            ex.invalid(s.SmsStatusRequestSerializer, {"phone": ex.PHONE}, "required"),
+            ex.throttled(),
+            ex.service_unavailable(),
+        ],
+        tags=["sign-up"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.SmsStatusRequestSerializer(data=request.data)
@@ -154,7 +206,17 @@ class ResendActivationView(PublicAPIView):
                 "previous code still works."
             ),
         },
-        tags=["auth"],
+        summary="Resend the activation code",
+        examples=[
+            ex.request("resend", {"phone": ex.PHONE}),
+            ex.answer(202, "accepted", ex.activation_resend_sent, "the same for every number"),
+            ex.invalid(s.PhoneSerializer, {"phone": "12345"}, "phone_invalid"),
+            ex.refusal(400, ex.refusals.PhoneRejected, "phone_rejected: the SMS provider refuses the number"),
+            ex.throttled(),
+            *ex.send_limits(),
+            *ex.sms_failures(),
+        ],
+        tags=["sign-up"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.PhoneSerializer(data=request.data)
@@ -182,7 +244,18 @@ class LoginView(PublicAPIView):
                 "this number or from this address). See `Retry-After`."
             ),
         },
-        tags=["auth"],
+        summary="Log in: a JWT pair",
+        examples=[
+            ex.request("log in", {"phone": ex.PHONE, "password": ex.PASSWORD}),
+            ex.answer(200, "logged_in", ex.pair, "a JWT pair"),
+            ex.invalid(s.LoginSerializer, {"phone": "12345"}, "invalid_fields", "phone_invalid, required"),
+            ex.refusal(401, ex.refusals.InvalidCredentials),
+            ex.refusal(403, ex.refusals.AccountInactive, "account_inactive: show the activation screen"),
+            ex.refusal(403, ex.refusals.AccountDisabled),
+            ex.refusal(429, lambda: ex.refusals.LoginLocked(retry_after=60)),
+            ex.throttled(),
+        ],
+        tags=["session"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.LoginSerializer(data=request.data)
@@ -201,7 +274,13 @@ class LogoutView(PublicAPIView):
             400: bad_request(),
             401: error("`token_not_valid`: the refresh token is malformed, expired or already blacklisted."),
         },
-        tags=["auth"],
+        summary="Log out: the refresh token no longer works",
+        examples=[
+            ex.request("log out", {"refresh": ex.REFRESH}),
+            ex.invalid(s.RefreshTokenSerializer, {}, "required"),
+            ex.refresh_refused(revoke),
+        ],
+        tags=["session"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
@@ -224,7 +303,14 @@ class RefreshView(PublicAPIView):
                 "sessions were ended since it was issued)."
             ),
         },
-        tags=["auth"],
+        summary="Refresh: a new pair for the refresh token (rotated)",
+        examples=[
+            ex.request("refresh", {"refresh": ex.REFRESH}),
+            ex.answer(200, "refreshed", ex.pair, "a new pair; the old refresh token is blacklisted"),
+            ex.invalid(s.RefreshTokenSerializer, {}, "required"),
+            ex.refresh_refused(rotate),
+        ],
+        tags=["session"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
@@ -243,14 +329,29 @@ class MeView(AccountAPIView):
             return [FixedWindowScopedThrottle()]
         return super().get_throttles()
 
-    @extend_schema(responses={200: s.UserSerializer, 401: UNAUTHENTICATED}, tags=["users"])
+    @extend_schema(
+        responses={200: s.UserSerializer, 401: UNAUTHENTICATED},
+        summary="The account",
+        examples=[ex.answer(200, "account", ex.me), *ex.unauthenticated()],
+        tags=["account"],
+    )
     def get(self, request: Request) -> Response:
         return Response(s.UserSerializer(self.account(request)).data)
 
     @extend_schema(
         request=s.UserSerializer,
         responses={200: s.UserSerializer, 400: bad_request(), 401: UNAUTHENTICATED},
-        tags=["users"],
+        summary="Change the names or the SMS language",
+        examples=[
+            ex.request("names and language", {"first_name": "Awa", "last_name": "Ngono Mballa", "language": "en"}),
+            ex.answer(200, "changed", ex.me),
+            ex.invalid(s.UserSerializer, {"first_name": " ", "language": "de"}, "invalid_fields",
+                       "blank, invalid_choice", instance=ex.sample_user(active=True), partial=True),
+            ex.invalid(s.UserSerializer, {"phone": "+237699001122", "is_staff": True}, "refused_keys",
+                       "read_only, unknown_field", instance=ex.sample_user(active=True), partial=True),
+            *ex.unauthenticated(),
+        ],
+        tags=["account"],
     )
     def patch(self, request: Request) -> Response:
         serializer = s.UserSerializer(self.account(request), data=request.data, partial=True)
@@ -273,7 +374,15 @@ class MeView(AccountAPIView):
             401: UNAUTHENTICATED,
             429: error("`throttled` (the login rate) or `login_locked` (too many wrong passwords). See `Retry-After`."),
         },
-        tags=["users"],
+        examples=[
+            ex.answer(202, "deletion asked", ex.deletion_asked, "erased after the grace period unless restored"),
+            ex.refusal(400, lambda: ex.refusals.password_incorrect("password"), "password_incorrect"),
+            ex.invalid(s.AccountDeletionSerializer, {}, "required"),
+            *ex.unauthenticated(),
+            ex.throttled(),
+            ex.refusal(429, lambda: ex.refusals.LoginLocked(retry_after=300), "login_locked: too many wrong passwords"),
+        ],
+        tags=["account"],
     )
     def delete(self, request: Request) -> Response:
         serializer = s.AccountDeletionSerializer(data=request.data)
@@ -298,7 +407,8 @@ class AccountExportView(AccountAPIView):
             "no-store`."
         ),
         responses={200: s.AccountExportSerializer, 401: UNAUTHENTICATED},
-        tags=["users"],
+        examples=[ex.answer(200, "export", ex.exported, "everything held about the account"), *ex.unauthenticated()],
+        tags=["account"],
     )
     def get(self, request: Request) -> Response:
         body = s.AccountExportSerializer(export.export(self.account(request))).data
@@ -327,7 +437,17 @@ class PasswordChangeView(AccountAPIView):
                 "failed logins). See `Retry-After`."
             ),
         },
-        tags=["users"],
+        summary="Change the password: a new pair, every other session ends",
+        examples=[
+            ex.request("change", {"current_password": ex.PASSWORD, "new_password": ex.NEW_PASSWORD}),
+            ex.answer(200, "changed", ex.pair, "a new pair"),
+            ex.answer(400, "password_incorrect", ex.refusals.password_incorrect, "password_incorrect: a failed login"),
+            ex.password_rules("new_password"),
+            *ex.unauthenticated(),
+            ex.refusal(429, lambda: ex.refusals.LoginLocked(retry_after=60)),
+            ex.throttled(),
+        ],
+        tags=["account"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.PasswordChangeSerializer(data=request.data)
@@ -352,7 +472,16 @@ class PasswordResetView(PublicAPIView):
         },
         description="The same 202 for every number: cooldowns, limits and failed sends of a real account are "
         "logged, not answered.",
-        tags=["auth"],
+        summary="Forgotten password (step 1): a code by SMS",
+        examples=[
+            ex.request("reset", {"phone": ex.PHONE}),
+            ex.answer(202, "accepted", ex.resend_available, "the same for every number"),
+            ex.invalid(s.PhoneSerializer, {"phone": "12345"}, "phone_invalid"),
+            ex.throttled(),
+            ex.refusal(503, ex.refusals.SmsServiceUnavailable, "sms_unavailable: the gateway is known to be down"),
+            ex.service_unavailable(),
+        ],
+        tags=["password reset"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.PhoneSerializer(data=request.data)
@@ -384,8 +513,22 @@ class PasswordResetConfirmView(PublicAPIView):
                 "`throttled`, or `code_locked` (too many wrong codes for this number, from this address or from "
                 "all; alike for every number, and ends by itself within an hour). See `Retry-After`."
             ),
+            503: error("`service_unavailable`: the shared cache that counts the throttle and the wrong codes."),
         },
-        tags=["auth"],
+        summary="Forgotten password (step 2): the code and a new password, a new pair",
+        examples=[
+            ex.request("confirm", {"phone": ex.PHONE, "code": ex.CODE, "new_password": ex.NEW_PASSWORD}),
+            ex.answer(200, "reset", ex.pair, "a new pair; every other session ends"),
+            ex.refusal(400, ex.refusals.CodeInvalid.not_usable, "code_invalid: any code that cannot be used"),
+            ex.refusal(400, ex.refusals.CodeUsed.at_reset, "code_used: a simultaneous confirmation used it"),
+            ex.password_rules("new_password"),
+            ex.invalid(s.PasswordResetConfirmSerializer, {"phone": ex.PHONE, "code": "12345"}, "invalid_fields",
+                       "invalid, required"),
+            ex.refusal(429, lambda: ex.refusals.CodeLocked(retry_after=3600)),
+            ex.throttled(),
+            ex.service_unavailable(),
+        ],
+        tags=["password reset"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.PasswordResetConfirmSerializer(data=request.data)
@@ -416,7 +559,23 @@ class PhoneChangeView(AccountAPIView):
             ),
             503: error("`sms_unavailable`, `sms_busy` (shed at once, `Retry-After: 5`) or `service_unavailable`."),
         },
-        tags=["users"],
+        summary="Change the number (step 1): a code by SMS to the new number",
+        examples=[
+            ex.request("change", {"new_phone": ex.NEW_PHONE, "current_password": ex.PASSWORD}),
+            ex.answer(202, "sent", ex.phone_change_sent, "the code went to the new number"),
+            ex.answer(400, "password_incorrect", ex.refusals.password_incorrect, "password_incorrect: a failed login"),
+            ex.answer(400, "phone_unchanged", ex.refusals.phone_unchanged),
+            ex.refusal(400, ex.refusals.PhoneTaken.for_phone_change, "phone_taken: another account uses it"),
+            ex.answer(400, "phone_rejected", lambda: ex.refusals.PhoneRejected(field="new_phone")),
+            ex.invalid(s.PhoneChangeSerializer, {"new_phone": "12345"}, "invalid_fields", "phone_invalid, required"),
+            *ex.unauthenticated(),
+            ex.refusal(429, lambda: ex.refusals.LoginLocked(retry_after=60)),
+            *ex.send_limits(),
+            ex.throttled(),
+            *ex.sms_failures(),
+            ex.service_unavailable(),
+        ],
+        tags=["phone change"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.PhoneChangeSerializer(data=request.data)
@@ -449,8 +608,24 @@ class PhoneChangeConfirmView(AccountAPIView):
                 "`throttled`, or `code_locked` (too many wrong codes for the new number, from this address or from "
                 "all; ends by itself within an hour). See `Retry-After`."
             ),
+            503: error("`service_unavailable`: the shared cache that counts the throttle and the wrong codes."),
         },
-        tags=["users"],
+        summary="Change the number (step 2): the code, a new pair",
+        examples=[
+            ex.request("confirm", {"code": ex.CODE}),
+            ex.answer(200, "moved", ex.moved, "moved: the user with the new phone, a new pair"),
+            ex.refusal(400, lambda: ex.refusals.CodeInvalid.with_remaining(4), "code_invalid: wrong code"),
+            ex.refusal(400, ex.refusals.CodeExpired),
+            ex.refusal(400, ex.refusals.CodeUsed.at_phone_change, "code_used: the number has been changed"),
+            ex.refusal(400, ex.refusals.CodeAttemptsExceeded),
+            ex.refusal(400, ex.refusals.PhoneTaken.without_field, "phone_taken: the number was taken meanwhile"),
+            ex.invalid(s.CodeSerializer, {"code": "12 34"}, "invalid"),
+            *ex.unauthenticated(),
+            ex.refusal(429, lambda: ex.refusals.CodeLocked(retry_after=3600)),
+            ex.throttled(),
+            ex.service_unavailable(),
+        ],
+        tags=["phone change"],
     )
     def post(self, request: Request) -> Response:
         serializer = s.CodeSerializer(data=request.data)

@@ -367,7 +367,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The 413, the parse error, the bad Host and the CSRF failure: answered before any view, documented here.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "users.http.document_refusals"],
+    # The operations in the order of users/urls.py, which is the app's flow, grouped by step in this order.
+    "SORT_OPERATIONS": False,
+    "TAGS": [
+        {"name": "sign-up", "description": "Sign up, activate with the SMS code, resend it, follow its SMS."},
+        {"name": "session", "description": "Log in, refresh the pair, log out."},
+        {"name": "account", "description": "The logged-in account: read it, change the names, the password."},
+        {"name": "password reset", "description": "A forgotten password: a code by SMS, then a new password."},
+        {"name": "phone change", "description": "Move the account to a new number: a code by SMS to it."},
+        {"name": "sms", "description": "The SMS providers' delivery receipts (not for the app)."},
+    ],
+    # Examples rendered as the API answers (users.schema); request bodies take their listed keys only
+    # (users.serializers.RequestSerializer refuses the others).
+    "POSTPROCESSING_HOOKS": [
+        "users.schema.render_examples",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "users.http.document_refusals",
+        "users.http.close_request_bodies",
+    ],
 }
 
 # --- Security (production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto) -------------

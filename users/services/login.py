@@ -10,9 +10,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from users.exceptions import AccountDisabled, AccountInactive, InvalidCredentials
+from users.exceptions import AccountDisabled, AccountInactive, InvalidCredentials, password_incorrect
 from users.models import User
 from users.phone import mask_phone
 from users.services import audit
@@ -20,7 +19,6 @@ from users.services.delivery import send_notice
 from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text
 from users.validation import check_password_rules
-from waterbill.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ def verify_password(
     if not isinstance(checked, User) or checked.pk != user.pk:
         logger.warning("Current password refused for %s", mask_phone(user.phone))
         audit.record(audit.Kind.LOGIN_FAILED, user=user, client_ip=client_ip, detail=field, now=now)
-        raise ValidationFailed({field: [(_("Your current password is not correct."), "password_incorrect")]})
+        raise password_incorrect(field)
 
 
 def change_password(

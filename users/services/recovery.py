@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from users.exceptions import (
     CodeExpired,
@@ -23,6 +22,7 @@ from users.exceptions import (
     ResendTooSoon,
     SmsBusy,
     SmsServiceUnavailable,
+    phone_unchanged,
 )
 from users.models import User, VerificationCode
 from users.phone import mask_phone
@@ -39,7 +39,7 @@ from users.services.login import verify_password
 from users.services.sessions import end_sessions, lock_current_session
 from users.texts import password_changed_text, phone_change_text, phone_changed_text, reset_text
 from users.validation import check_password_rules
-from waterbill.errors import DomainError, ValidationFailed
+from waterbill.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,15 @@ def _verdict(
     """
     if user is None or row is None:
         return CodeInvalid.not_usable() if alike else CodeInvalid()
-    error = CodeUsed() if row.used_at is not None else check_code(row, code, now, tell_remaining=not alike)
+    error = _used(row) if row.used_at is not None else check_code(row, code, now, tell_remaining=not alike)
     if alike and error is not None:
         return CodeInvalid.not_usable()
     return error
+
+
+def _used(row: VerificationCode) -> CodeUsed:
+    """`code_used`, worded for the flow of `row` (a reset, or a phone change)."""
+    return CodeUsed.at_reset() if row.purpose == Purpose.PASSWORD_RESET else CodeUsed.at_phone_change()
 
 
 # --- Password reset ----------------------------------------------------------------------------------------
@@ -172,7 +177,7 @@ def _still_usable(user: User, proved: VerificationCode, purpose: str, now: datet
     if row is None or row.pk != proved.pk or row.phone != user.phone:
         return CodeInvalid()  # a newer code was sent, or the account moved to another number, meanwhile
     if row.used_at is not None:
-        return CodeUsed()
+        return _used(row)
     if row.expires_at != proved.expires_at or row.is_expired(now):
         return CodeExpired()  # retired meanwhile
     return None
@@ -201,9 +206,9 @@ def request_change(
     now = now or timezone.now()
     verify_password(user, current_password, client_ip=client_ip, now=now)
     if new_phone == user.phone:
-        raise ValidationFailed({"new_phone": [(_("This is already your number."), "phone_unchanged")]})
+        raise phone_unchanged()
     if User.objects.filter(phone=new_phone).exists():
-        raise PhoneTaken(field="new_phone")
+        raise PhoneTaken.for_phone_change()
     gateway = get_gateway()
     ensure_available(gateway)
     take_destination_allowance(new_phone, now)
