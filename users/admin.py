@@ -112,57 +112,46 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
-class ActivationTokenInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on the user's page that nobody adds, edits or deletes there: history, not forms."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ActivationTokenInline(ReadOnlyInline):
     """A user's codes, read-only; the hash is not shown."""
 
     model = ActivationToken
     fields = ("created_at", "expires_at", "attempts", "used_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("-created_at",)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class SessionInline(admin.TabularInline):
+class SessionInline(ReadOnlyInline):
     """A user's signed-in devices, read-only, live ones only (the action "End every session" ends them)."""
 
     model = Session
     fields = ("device", "created_at", "last_used_at", "address")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("signed-in devices")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
         return super().get_queryset(request).filter(ended_at__isnull=True)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class VerificationCodeInline(admin.TabularInline):
+class VerificationCodeInline(ReadOnlyInline):
     """A user's password-reset and phone-change codes, read-only; the hash is not shown."""
 
     model = VerificationCode
     fields = ("purpose", "phone", "created_at", "expires_at", "attempts", "used_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 #: What each SMS allowance pays for, as the support desk reads it.
