@@ -52,21 +52,21 @@ def test_activate_queries(
     code = re.search(r"\b\d{6}\b", sms_outbox[-1].text).group(0)  # type: ignore[union-attr]
     body = {"phone": BODY["phone"], "code": code, "signup_token": registered["signup_token"]}
     # SAVEPOINT; SELECT user FOR UPDATE; SELECT code FOR UPDATE (user first, as every writer locks them);
-    # UPDATE code; UPDATE user; INSERT audit event; RELEASE; INSERT outstanding token
-    with django_assert_max_num_queries(8):
+    # UPDATE code; UPDATE user; INSERT audit event; RELEASE; INSERT the session; INSERT outstanding token
+    with django_assert_max_num_queries(9):
         assert api_client.post("/api/v1/auth/activate/", body, format="json").status_code == 200
 
 
 def test_login_queries(api_client: APIClient, django_assert_max_num_queries: Callable[..., Any]) -> None:
     User.objects.create_user("670123456", PASSWORD, is_active=True)
-    # SELECT user; UPDATE last_login; INSERT audit event; INSERT outstanding token
-    with django_assert_max_num_queries(4):
+    # SELECT user; UPDATE last_login; INSERT audit event; INSERT the session; INSERT outstanding token
+    with django_assert_max_num_queries(5):
         response = api_client.post("/api/v1/auth/login/", {"phone": "670123456", "password": PASSWORD}, format="json")
     assert response.status_code == 200
 
 
 def test_me_queries(auth_client: APIClient, django_assert_max_num_queries: Callable[..., Any]) -> None:
-    with django_assert_max_num_queries(1):  # the token's user
+    with django_assert_max_num_queries(1):  # the token's user, and whether its session is live
         assert auth_client.get("/api/v1/users/me/").status_code == 200
 
 
@@ -74,9 +74,9 @@ def test_refresh_queries(
     api_client: APIClient, sms_outbox: list[SmsMessage], django_assert_max_num_queries: Callable[..., Any]
 ) -> None:
     pair = onboard(api_client, sms_outbox)
-    # blacklist check; SELECT user; SAVEPOINT; SELECT outstanding; SAVEPOINT; INSERT blacklisted; RELEASE;
-    # INSERT outstanding (the new token); RELEASE
-    with django_assert_max_num_queries(9):
+    # blacklist check; SELECT user; SAVEPOINT; UPDATE the session's last use (refused if ended); SELECT
+    # outstanding; SAVEPOINT; INSERT blacklisted; RELEASE; INSERT outstanding (the new token); RELEASE
+    with django_assert_max_num_queries(10):
         refreshed = api_client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
         assert refreshed.status_code == 200
 

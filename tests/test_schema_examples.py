@@ -244,6 +244,9 @@ def test_the_operations_are_listed_in_the_order_of_the_flow(document: dict[str, 
         ("post", "users/me/phone/"),
         ("post", "users/me/phone/confirm/"),
         ("get", "users/me/export/"),
+        ("get", "users/me/sessions/"),
+        ("post", "users/me/sessions/revoke-others/"),
+        ("delete", "users/me/sessions/{session_id}/"),
     ]
     assert all(operation.get("summary") for _path, _method, operation in app_operations(document))
     assert [tag["name"] for tag in document["tags"]][:5] == [

@@ -75,6 +75,7 @@ def disable_in_admin(user: User, sms_outbox: list[SmsMessage]) -> None:
         "activationtoken_set-TOTAL_FORMS": "0", "activationtoken_set-INITIAL_FORMS": "0",
         "activation_tokens-TOTAL_FORMS": "0", "activation_tokens-INITIAL_FORMS": "0",
         "verification_codes-TOTAL_FORMS": "0", "verification_codes-INITIAL_FORMS": "0",
+        "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0",
     }  # is_active left out: unticked
     response = admin().post(reverse("admin:users_user_change", args=[user.pk]), form)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -238,6 +239,7 @@ def test_an_admin_edit_does_not_write_back_what_a_reset_changed(user: User, sms_
         "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
         "activation_tokens-TOTAL_FORMS": "0", "activation_tokens-INITIAL_FORMS": "0",
         "verification_codes-TOTAL_FORMS": "0", "verification_codes-INITIAL_FORMS": "0",
+        "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0",
     }
     assert client.post(url, form).status_code == 302
     user.refresh_from_db()
@@ -255,6 +257,7 @@ def test_an_admin_moving_the_number_ends_the_sessions_and_tells_the_old_number(
         "language": user.language, "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
         "activation_tokens-TOTAL_FORMS": "0", "activation_tokens-INITIAL_FORMS": "0",
         "verification_codes-TOTAL_FORMS": "0", "verification_codes-INITIAL_FORMS": "0",
+        "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0",
     }
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert admin().post(reverse("admin:users_user_change", args=[user.pk]), form).status_code == 302

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sms import budget
 from users.backends import client_address
-from users.models import ActivationToken, AuditEvent, SmsRecord, User, VerificationCode, local_minute
+from users.models import ActivationToken, AuditEvent, Session, SmsRecord, User, VerificationCode, local_minute
 from users.phone import MAX_INPUT_LENGTH, clean_phone
 from users.services import AccountDeletionService, ActivationService, audit, sms_stats, support
 from users.services.deletion import erase_after
@@ -112,37 +112,46 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
-class ActivationTokenInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on the user's page that nobody adds, edits or deletes there: history, not forms."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ActivationTokenInline(ReadOnlyInline):
     """A user's codes, read-only; the hash is not shown."""
 
     model = ActivationToken
     fields = ("created_at", "expires_at", "attempts", "used_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("-created_at",)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class SessionInline(ReadOnlyInline):
+    """A user's signed-in devices, read-only, live ones only (the action "End every session" ends them)."""
+
+    model = Session
+    fields = ("device", "created_at", "last_used_at", "address")
+    readonly_fields = fields
+    verbose_name_plural = _("signed-in devices")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        return super().get_queryset(request).filter(ended_at__isnull=True)
 
 
-class VerificationCodeInline(admin.TabularInline):
+class VerificationCodeInline(ReadOnlyInline):
     """A user's password-reset and phone-change codes, read-only; the hash is not shown."""
 
     model = VerificationCode
     fields = ("purpose", "phone", "created_at", "expires_at", "attempts", "used_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 #: What each SMS allowance pays for, as the support desk reads it.
@@ -376,8 +385,14 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         "wrong_guesses_left",
         "sms_history",
     )
-    inlines = [ActivationTokenInline, VerificationCodeInline]
-    actions = ["resend_activation_code", "lift_locks", "disable_accounts", "restore_deleted_accounts"]
+    inlines = [ActivationTokenInline, VerificationCodeInline, SessionInline]
+    actions = [
+        "resend_activation_code",
+        "lift_locks",
+        "end_all_sessions",
+        "disable_accounts",
+        "restore_deleted_accounts",
+    ]
     #: The change page shows the codes (the inlines) after the first CODES_AFTER fieldsets.
     CODES_AFTER = 2
     fieldsets = (
@@ -552,6 +567,24 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         self.message_user(
             request,
             ngettext("Locks lifted for %(count)d account.", "Locks lifted for %(count)d accounts.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("End every session of the selected accounts"))
+    def end_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Sign every device of each selected account out at once (a phone reported stolen): every access and
+        refresh token is refused from the commit on; the customer logs in again."""
+        count = 0
+        for pk in queryset.values_list("pk", flat=True):
+            with transaction.atomic():
+                user = User.objects.select_for_update().get(pk=pk)
+                end_sessions(user)
+                staff_action(request, user, "end_sessions")
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Sessions ended for %(count)d account.", "Sessions ended for %(count)d accounts.", count)
             % {"count": count},
             messages.SUCCESS,
         )

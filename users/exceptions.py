@@ -180,6 +180,14 @@ class AccountDisabled(DomainError):
     default_detail = _("This account has been disabled.")
 
 
+class SessionNotFound(DomainError):
+    """No live session of the caller's account has this id (ended already, another account's, or none)."""
+
+    status_code = 404
+    default_code = "session_not_found"
+    default_detail = _("No session of yours has this id: it may have ended already.")
+
+
 class AccountDeletionPending(AccountDisabled):
     """Right password, but the customer deleted the account: it is erased at the end of its grace period unless
     the support desk restores it (an AccountDisabled, so every caller that refuses a disabled account refuses

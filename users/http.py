@@ -12,10 +12,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token
 
 from users import serializers as s
 from users.backends import client_address
 from users.models import User
+from users.services.sessions import device_label, open_session
+from users.tokens import session_id_of, token_pair
 from waterbill.exception_handler import parse_error_body
 from waterbill.tasks import run_after_response
 from waterbill.throttling import FixedWindowScopedThrottle
@@ -111,6 +114,18 @@ def close_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
     return result
+
+
+def new_session_pair(request: Request, user: User, device_name: str | None = None) -> dict[str, str]:
+    """Open a session of `user` on the caller's device (its `device_name`, else its User-Agent) and answer its
+    first token pair."""
+    device = device_label(device_name, request.headers.get("User-Agent", ""))
+    return token_pair(user, open_session(user, device=device, client_ip=client_ip(request)))
+
+
+def current_session(request: Request) -> int | None:
+    """The id of the session the request's access token belongs to (None for a token from before sessions)."""
+    return session_id_of(request.auth) if isinstance(request.auth, Token) else None
 
 
 UNAUTHENTICATED = error(

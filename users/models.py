@@ -69,16 +69,23 @@ def validate_phone(value: str) -> None:
 
 @functools.cache
 def _request_query(alias: str) -> tuple[str, list[str], list[tuple[int, list[Any]]]]:
-    """UserManager.for_request's SQL on database `alias`, the fields' attribute names in its column order, and
-    the converters of the columns that have any (on SQLite, datetimes are text)."""
+    """UserManager.for_request's SQL on database `alias` (parameters: the session's id, the user's), the fields'
+    attribute names in its column order (then the session's state, 1 when live), and the converters of the
+    columns that have any (on SQLite, datetimes are text)."""
     connection = connections[alias]
     fields = User._meta.concrete_fields
     quote = connection.ops.quote_name
     table = User._meta.db_table
     columns = ", ".join(f"{quote(table)}.{quote(field.column)}" for field in fields)
     key = quote(User._meta.pk.column)
-    # Identifiers from the model, quoted by the backend; the one value is a parameter.
-    sql = f"SELECT {columns} FROM {quote(table)} WHERE {quote(table)}.{key} = %s"  # noqa: S608
+    # Identifiers from the models, quoted by the backend; the values are parameters.
+    sessions = quote(Session._meta.db_table)
+    ended = f"{sessions}.{quote('ended_at')}"
+    live = f"CASE WHEN {sessions}.{quote('id')} IS NOT NULL AND {ended} IS NULL THEN 1 ELSE 0 END"
+    sql = (
+        f"SELECT {columns}, {live} FROM {quote(table)} LEFT JOIN {sessions} ON {sessions}.{quote('id')} = %s "  # noqa: S608
+        f"AND {sessions}.{quote('user_id')} = {quote(table)}.{key} WHERE {quote(table)}.{key} = %s"
+    )
     converters = []
     for index, field in enumerate(fields):
         found = connection.ops.get_db_converters(field.get_col(table)) + field.get_db_converters(connection)  # type: ignore[attr-defined]
@@ -110,25 +117,28 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("activated_at", timezone.now())
         return self._create(phone, password, **extra)
 
-    def for_request(self, pk: int | str) -> User | None:
-        """The user whose primary key is `pk`, or None: what every authenticated request loads.
+    def for_request(self, pk: int | str, session: int | None = None) -> tuple[User | None, bool]:
+        """The user whose primary key is `pk` (None if there is none), and whether its session `session` is
+        live (one of this user's, not ended; True when no session is given): what every authenticated request
+        loads.
 
-        One SELECT of every column, its SQL and the columns' converters built once per database: the ORM's
-        `get(pk=...)` compiles the same query for every request, 450 µs of CPU on the machine of
-        docs/performance.md against 175 µs this way. Same row, same model instance (`Model.from_db`).
+        One SELECT of every column and of the session's state, its SQL and the columns' converters built once
+        per database: the ORM's `get(pk=...)` compiles the same query for every request, 450 µs of CPU on the
+        machine of docs/performance.md against 175 µs this way. Same row, same model instance (`Model.from_db`).
         """
         sql, names, converters = _request_query(self.db)
         connection = connections[self.db]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [pk])
+            cursor.execute(sql, [session if session is not None else -1, pk])
             row = cursor.fetchone()
         if row is None:
-            return None
-        values = list(row)
+            return None, False
+        *values, live = row
+        values = list(values)
         for index, field_converters in converters:
             for convert in field_converters:
                 values[index] = convert(values[index], None, connection)
-        return self.model.from_db(self.db, names, values)
+        return self.model.from_db(self.db, names, values), session is None or bool(live)
 
     def get_by_natural_key(self, username: str | None) -> User:
         """Look a user up by phone in any accepted spelling (login forms, createsuperuser)."""
@@ -472,6 +482,7 @@ class AuditEvent(models.Model):
         PHONE_CHANGE = "phone_change", _("phone number change")
         ADMIN_ACTION = "admin_action", _("action of the support desk")
         DELETION = "deletion", _("account deletion asked")
+        SESSION_END = "session_end", _("session ended by its owner")
         RESTORE = "restore", _("account restored")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
@@ -494,3 +505,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {local_minute(self.created_at)}"
+
+
+class Session(models.Model):
+    """One signed-in device: what an activation, a login or a claim opens, and every refresh of its tokens keeps.
+
+    Its id is in both tokens of each pair it issues (the `sid` claim, users.tokens): once `ended_at` is set,
+    they are refused at their next use (users.authentication, users.tokens.rotate). The device is the app's
+    `device_name`, else the User-Agent; the address is the client's network only (as the audit trail keeps it).
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="sessions")
+    device = models.CharField(_("device"), max_length=64)
+    address = models.CharField(_("client network"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-last_used_at", "-id"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="session_user_live")]
+
+    def __str__(self) -> str:
+        return f"{self.device} {local_minute(self.created_at)}"

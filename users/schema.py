@@ -24,7 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from users import exceptions as refusals
 from users import serializers as s
 from users.authentication import SessionJWTAuthentication
-from users.models import User
+from users.models import Session, User
 from users.services.registration import Registration
 from users.services.sms_status import SignupSmsStatus
 from users.tokens import SESSION_ENDED
@@ -337,3 +337,11 @@ def exported() -> dict[str, Any]:
         "audit_events": events,
     }
     return dict(s.AccountExportSerializer(document).data)
+
+
+def sessions() -> dict[str, Any]:
+    """One entry of the sample account's sessions list: this phone, the current one (drf-spectacular shows a
+    list answer's example as a list of it)."""
+    phone = Session(id=7, device="Pixel 7 d'Awa", address="197.159.12.0/24", created_at=SIGNED_UP_AT)
+    phone.last_used_at = SIGNED_UP_AT + timedelta(hours=3)
+    return dict(s.SessionSerializer({"session": phone, "current": True}).data)

@@ -220,6 +220,16 @@ class SmsStatusSerializer(serializers.Serializer):
     resend_available_at = serializers.DateTimeField()
 
 
+def device_name_field() -> serializers.CharField:
+    """The optional name of the device a session opens on (shown in the sessions list)."""
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="A name for this device in the account's sessions (\"Pixel 7 d'Awa\"); else its User-Agent.",
+    )
+
+
 class ActivateSerializer(RequestSerializer):
     """Activation input: the phone, the code it received, and the sign-up's token (or a new password)."""
 
@@ -233,6 +243,7 @@ class ActivateSerializer(RequestSerializer):
         help_text="Instead of `signup_token`: a new password, for whoever holds the code but not the token "
         "(the answer to the sign-up was lost, or someone else signed this number up).",
     )
+    device_name = device_name_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Exactly one of `signup_token` and `password`."""
@@ -275,6 +286,24 @@ class LoginSerializer(RequestSerializer):
 
     phone = PhoneField()
     password = password_field()
+    device_name = device_name_field()
+
+
+class SessionSerializer(serializers.Serializer):
+    """A signed-in device: `{"session": Session, "current": bool}` rendered flat."""
+
+    id = serializers.IntegerField(source="session.pk")
+    device = serializers.CharField(source="session.device")
+    created_at = serializers.DateTimeField(source="session.created_at")
+    last_used_at = serializers.DateTimeField(source="session.last_used_at")
+    address = serializers.CharField(source="session.address", help_text="the client's network when it opened")
+    current = serializers.BooleanField(help_text="the session of this request")
+
+
+class EndedSessionsSerializer(serializers.Serializer):
+    """How many sessions ended."""
+
+    ended = serializers.IntegerField()
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -331,11 +360,14 @@ class ExportedAccountSerializer(serializers.Serializer):
 
 
 class ExportedSessionSerializer(serializers.Serializer):
-    """One refresh token: a login, an activation or a claim, or a refresh replacing the one before."""
+    """One signed-in device, ended ones included."""
 
-    issued_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField(allow_null=True, help_text="used up by a refresh, revoked, or ended")
+    id = serializers.IntegerField()
+    device = serializers.CharField()
+    address = serializers.CharField(help_text="the client's network when it opened")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True, help_text="logged out, ended, or every session ended")
 
 
 class ExportedSmsSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
@@ -11,8 +12,9 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from users.models import User
+from users.models import Session, User
 from users.services import audit
+from users.services.sessions import UNKNOWN_DEVICE, live_sessions, open_session
 
 SESSION_ENDED = _("This session has ended. Log in again.")
 
@@ -27,22 +29,36 @@ def session_of(token: Token) -> int:
     return value if isinstance(value, int) else -1
 
 
-def token_pair(user: User) -> dict[str, str]:
-    """A new pair for `user` in its current session version; the refresh token is recorded (one INSERT) so
-    that it can be blacklisted."""
+#: The claim carrying the id of the device's session (users.models.Session); both tokens of a pair have it.
+SESSION_ID_CLAIM = "sid"
+
+
+def session_id_of(token: Token) -> int | None:
+    """The session a token belongs to; None for a token from before sessions existed."""
+    value = token.get(SESSION_ID_CLAIM)
+    return value if isinstance(value, int) else None
+
+
+def token_pair(user: User, session: Session | None = None) -> dict[str, str]:
+    """A new pair for `user` on `session` (None: a new session on an unknown device), in its current session
+    version; the refresh token is recorded (one INSERT) so that it can be blacklisted."""
+    session = session or open_session(user, device=UNKNOWN_DEVICE, client_ip=None)
     refresh = RefreshToken.for_user(user)
-    refresh[SESSION_CLAIM] = user.session_version  # copied into the access token below
+    refresh[SESSION_CLAIM] = user.session_version  # both copied into the access token below
+    refresh[SESSION_ID_CLAIM] = session.pk
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def rotate(raw_refresh: str, *, client_ip: str | None = None) -> dict[str, str]:
+def rotate(raw_refresh: str, *, client_ip: str | None = None, device: str = UNKNOWN_DEVICE) -> dict[str, str]:
     """Exchange a refresh token for a new pair, blacklisting the old one: each refresh token works once.
 
     Five queries (simplejwt's own rotation takes nine, and lets two simultaneous refreshes of one token both
     succeed): the unique blacklist row settles that race, so a replayed token is refused.
     Raises InvalidToken (401 `token_not_valid`) or AuthenticationFailed (401 `no_active_account`, or
     `session_ended` when the account's sessions were ended since the token was issued). A used token presented
-    again is an audit event (`refresh_reuse`): a stolen copy, or a client that lost its answer.
+    again is an audit event (`refresh_reuse`): a stolen copy, or a client that lost its answer. The pair stays
+    in the token's session (its last use moves); an ended session answers `session_ended`. A token from before
+    sessions existed gets one, named `device`.
     """
     old = _live(raw_refresh, client_ip)
     with transaction.atomic():
@@ -58,14 +74,25 @@ def rotate(raw_refresh: str, *, client_ip: str | None = None) -> dict[str, str]:
             raise AuthenticationFailed(_("No active account found for the given token."), "no_active_account")
         if session_of(old) != user.session_version:
             raise AuthenticationFailed(SESSION_ENDED, "session_ended")
+        session_id = session_id_of(old)
+        if session_id is None:
+            session = open_session(user, device=device, client_ip=client_ip)
+        else:
+            # One statement: the session is live (its last use moves) or the token is refused.
+            if not live_sessions(user).filter(pk=session_id).update(last_used_at=timezone.now()):
+                raise AuthenticationFailed(SESSION_ENDED, "session_ended")
+            session = Session(pk=session_id, user=user)
         _blacklist(old, client_ip)
-        return token_pair(user)
+        return token_pair(user, session)
 
 
 def revoke(raw_refresh: str, *, client_ip: str | None = None) -> None:
     """Blacklist a refresh token (logout), an audit event. Raises InvalidToken when it is invalid or already
     used (a reuse is audited, as for `rotate`)."""
-    outstanding = _blacklist(_live(raw_refresh, client_ip), client_ip)
+    token = _live(raw_refresh, client_ip)
+    outstanding = _blacklist(token, client_ip)
+    if (session_id := session_id_of(token)) is not None:
+        Session.objects.filter(pk=session_id, ended_at__isnull=True).update(ended_at=timezone.now())
     audit.record(audit.Kind.LOGOUT, user=_account(outstanding.user_id), client_ip=client_ip)
 
 

@@ -21,6 +21,9 @@ urlpatterns = [
     path("users/me/phone/confirm/", views.PhoneChangeConfirmView.as_view(), name="phone-change-confirm"),
     # The customer's data rights: a copy of it all (deletion is DELETE users/me/).
     path("users/me/export/", views.AccountExportView.as_view(), name="account-export"),
+    path("users/me/sessions/", views.SessionsView.as_view(), name="sessions"),
+    path("users/me/sessions/revoke-others/", views.RevokeOtherSessionsView.as_view(), name="sessions-revoke-others"),
+    path("users/me/sessions/<int:session_id>/", views.SessionView.as_view(), name="session"),
     # The providers' delivery receipts (sms.receipts.PATHS).
     path("sms/status/twilio/", views.TwilioStatusView.as_view(), name="sms-status-twilio"),
     path("sms/status/africastalking/", views.AfricasTalkingStatusView.as_view(), name="sms-status-africastalking"),

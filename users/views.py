@@ -21,7 +21,9 @@ from users.http import (
     PublicAPIView,
     bad_request,
     client_ip,
+    current_session,
     error,
+    new_session_pair,
     tokens_response,
 )
 from users.services import (
@@ -35,7 +37,8 @@ from users.services import (
     receipts,
     sms_status,
 )
-from users.tokens import revoke, rotate, token_pair
+from users.services.sessions import device_label, device_of, end_other_sessions, end_session, live_sessions
+from users.tokens import revoke, rotate
 from waterbill.parsers import JSONParser
 from waterbill.throttling import FixedWindowScopedThrottle
 
@@ -150,7 +153,8 @@ class ActivateView(PublicAPIView):
             password=data.get("password"),
             client_ip=client_ip(request),
         )
-        return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+        pair = new_session_pair(request, user, data.get("device_name"))
+        return tokens_response(s.ActivationResultSerializer({**pair, "user": user}).data)
 
 
 class SignupSmsStatusView(PublicAPIView):
@@ -260,8 +264,9 @@ class LoginView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = AuthService.login(**serializer.validated_data, client_ip=client_ip(request))
-        return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
+        data = serializer.validated_data
+        user = AuthService.login(phone=data["phone"], password=data["password"], client_ip=client_ip(request))
+        return tokens_response(s.TokenPairSerializer(new_session_pair(request, user, data.get("device_name"))).data)
 
 
 class LogoutView(PublicAPIView):
@@ -315,7 +320,8 @@ class RefreshView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = rotate(serializer.validated_data["refresh"], client_ip=client_ip(request))
+        device = device_label(None, request.headers.get("User-Agent", ""))
+        pair = rotate(serializer.validated_data["refresh"], client_ip=client_ip(request), device=device)
         return tokens_response(s.TokenPairSerializer(pair).data)
 
 
@@ -394,6 +400,68 @@ class MeView(AccountAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
+class SessionsView(AccountAPIView):
+    """The account's signed-in devices."""
+
+    @extend_schema(
+        summary="List my sessions",
+        description=(
+            "One entry per signed-in device (an activation, a login or a claim opened it; refreshing its tokens "
+            "keeps it), the most recently used first; `current` marks the one this request comes from."
+        ),
+        responses={200: s.SessionSerializer(many=True), 401: UNAUTHENTICATED},
+        examples=[ex.answer(200, "sessions", ex.sessions, "this phone, the current session"), *ex.unauthenticated()],
+        tags=["account"],
+    )
+    def get(self, request: Request) -> Response:
+        current = current_session(request)
+        sessions = live_sessions(self.account(request))
+        listed = [{"session": session, "current": session.pk == current} for session in sessions]
+        return Response(s.SessionSerializer(listed, many=True).data)
+
+
+class SessionView(AccountAPIView):
+    """One of the account's sessions."""
+
+    @extend_schema(
+        summary="End one of my sessions",
+        description=(
+            "Its access and refresh tokens are refused from now on (`session_ended`), e.g. those of a lost phone. "
+            "Ending the current one is a logout of this device."
+        ),
+        request=None,
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            404: error("`session_not_found`: no live session of this account has this id (another account's alike)."),
+        },
+        examples=[
+            *ex.unauthenticated(),
+            ex.refusal(404, ex.refusals.SessionNotFound, "session_not_found: ended, another account's, or none"),
+        ],
+        tags=["account"],
+    )
+    def delete(self, request: Request, session_id: int) -> Response:
+        end_session(self.account(request), session_id, client_ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevokeOtherSessionsView(AccountAPIView):
+    """Sign every other device out."""
+
+    @extend_schema(
+        summary="End my other sessions",
+        description="Every session but this request's ends at once; answers how many did.",
+        request=None,
+        responses={200: s.EndedSessionsSerializer, 401: UNAUTHENTICATED},
+        examples=[ex.answer(200, "ended", lambda: {"ended": 2}, "two other devices signed out"), *ex.unauthenticated()],
+        tags=["account"],
+    )
+    def post(self, request: Request) -> Response:
+        ended = end_other_sessions(self.account(request), current_session(request), client_ip=client_ip(request))
+        return Response(s.EndedSessionsSerializer({"ended": ended}).data)
+
+
 class AccountExportView(AccountAPIView):
     """Everything held about the caller, as one JSON document (the right of access and portability)."""
 
@@ -453,8 +521,10 @@ class PasswordChangeView(AccountAPIView):
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = self.account(request)
+        device = device_of(current_session(request))
         change_password(user, **serializer.validated_data, client_ip=client_ip(request))
-        return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
+        # Every session ended; this device goes on in a new one, under its name.
+        return tokens_response(s.TokenPairSerializer(new_session_pair(request, user, device)).data)
 
 
 class PasswordResetView(PublicAPIView):
@@ -535,7 +605,7 @@ class PasswordResetConfirmView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = PasswordResetService.confirm_reset(**data, client_ip=client_ip(request))
-        return tokens_response(s.TokenPairSerializer(token_pair(user)).data)
+        return tokens_response(s.TokenPairSerializer(new_session_pair(request, user)).data)
 
 
 class PhoneChangeView(AccountAPIView):
@@ -630,10 +700,12 @@ class PhoneChangeConfirmView(AccountAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.CodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        device = device_of(current_session(request))
         user = PhoneChangeService.confirm_change(
             self.account(request), **serializer.validated_data, client_ip=client_ip(request)
         )
-        return tokens_response(s.ActivationResultSerializer({**token_pair(user), "user": user}).data)
+        pair = new_session_pair(request, user, device)  # every session ended: this device goes on in a new one
+        return tokens_response(s.ActivationResultSerializer({**pair, "user": user}).data)
 
 
 RECEIPT_RESPONSES = {

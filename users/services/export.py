@@ -7,13 +7,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from users.models import AuditEvent, SmsRecord, User, VerificationCode
-from users.services.sessions import refresh_tokens
+from users.models import AuditEvent, Session, SmsRecord, User, VerificationCode
 
 
 def export(user: User, *, now: datetime | None = None) -> dict[str, Any]:
-    """Everything held about `user` (docs/privacy.md lists it): the account, its refresh tokens (the sessions it
-    opened), the SMS sent to its numbers (purpose, status, time: never a text or a code), the numbers its
+    """Everything held about `user` (docs/privacy.md lists it): the account, its sessions (signed-in devices, ended
+    ones included), the SMS sent to its numbers (purpose, status, time: never a text or a code), the numbers its
     phone-change codes went to, and its audit events. Codes and password are held only as hashes: the document
     says so instead of giving them. Read-only."""
     numbers = {user.phone, *VerificationCode.objects.filter(user=user).values_list("phone", flat=True)}
@@ -31,7 +30,11 @@ def export(user: User, *, now: datetime | None = None) -> dict[str, Any]:
             "last_login": user.last_login,
             "password": "stored as an Argon2id hash only: it cannot be exported",
         },
-        "sessions": refresh_tokens(user),
+        "sessions": list(
+            Session.objects.filter(user=user)
+            .order_by("created_at", "id")
+            .values("id", "device", "address", "created_at", "last_used_at", "ended_at")
+        ),
         "sms": list(
             # From the sign-up on: a number that changed hands keeps its former holder's records out of this one's.
             SmsRecord.objects.filter(phone__in=numbers, created_at__gte=user.date_joined)

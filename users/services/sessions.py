@@ -1,12 +1,74 @@
-"""Ending every session of an account at once, inside the transaction of the change that ends them."""
+"""Sessions: one per signed-in device, opened at activation, login or claim; ended one by one, or all at once inside
+the transaction of the change that ends them."""
 
 from __future__ import annotations
 
-from django.db.models import F
+import re
+from datetime import datetime
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from users.exceptions import SessionEnded
-from users.models import User
+from users.exceptions import SessionEnded, SessionNotFound
+from users.models import AuditEvent, Session, User
+from users.services import audit
+
+DEVICE_MAX_LENGTH = 64
+UNKNOWN_DEVICE = "unknown device"
+
+
+def device_label(device_name: str | None, user_agent: str) -> str:
+    """What a session is called: the app's `device_name` ("Pixel 7 d'Awa"), else its User-Agent, cut to 64
+    printable characters; "unknown device" when neither says anything."""
+    for candidate in (device_name or "", user_agent or ""):
+        label = re.sub(r"\s+", " ", "".join(c for c in candidate if c.isprintable())).strip()
+        if label:
+            return label[:DEVICE_MAX_LENGTH]
+    return UNKNOWN_DEVICE
+
+
+def open_session(user: User, *, device: str, client_ip: str | None, now: datetime | None = None) -> Session:
+    """A new session of `user` on `device` (device_label), from `client_ip` (kept as its network)."""
+    now = now or timezone.now()
+    return Session.objects.create(
+        user=user,
+        device=device[:DEVICE_MAX_LENGTH],
+        address=audit.mask_address(client_ip),
+        created_at=now,
+        last_used_at=now,
+    )
+
+
+def device_of(session_id: int | None) -> str | None:
+    """The device name of session `session_id` (None for none): a device that goes on in a new session keeps it."""
+    if session_id is None:
+        return None
+    return Session.objects.filter(pk=session_id).values_list("device", flat=True).first()
+
+
+def live_sessions(user: User) -> QuerySet[Session]:
+    """`user`'s sessions that are not ended, the most recently used first."""
+    return Session.objects.filter(user=user, ended_at__isnull=True)
+
+
+def end_session(user: User, session_id: int, *, client_ip: str | None, now: datetime | None = None) -> None:
+    """End one of `user`'s sessions: its tokens are refused from now on. Raises SessionNotFound when it is not one
+    of `user`'s live sessions (another account's id answers the same: nothing tells them apart)."""
+    now = now or timezone.now()
+    if not live_sessions(user).filter(pk=session_id).update(ended_at=now):
+        raise SessionNotFound()
+    audit.record(AuditEvent.Kind.SESSION_END, user=user, client_ip=client_ip, detail=f"session {session_id}", now=now)
+
+
+def end_other_sessions(user: User, current: int | None, *, client_ip: str | None, now: datetime | None = None) -> int:
+    """End every live session of `user` but `current` (the caller's); how many ended."""
+    now = now or timezone.now()
+    others = live_sessions(user) if current is None else live_sessions(user).exclude(pk=current)
+    ended = others.update(ended_at=now)
+    if ended:
+        audit.record(AuditEvent.Kind.SESSION_END, user=user, client_ip=client_ip, detail=f"{ended} other(s)", now=now)
+    return ended
 
 
 def lock_current_session(user: User) -> User:
@@ -34,6 +96,7 @@ def end_sessions(user: User) -> None:
     """
     User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
     user.refresh_from_db(fields=["session_version"])
+    live_sessions(user).update(ended_at=timezone.now())  # the list tells the truth too
     # Refused already by their version; blacklisted too, so the admin's list of tokens tells the truth.
     pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in pending], ignore_conflicts=True)
@@ -44,21 +107,3 @@ def forget_tokens(user: User) -> None:
     erased, whose tokens no longer need refusing (the user row goes in the same transaction)."""
     OutstandingToken.objects.filter(user=user).delete()
 
-
-def refresh_tokens(user: User) -> list[dict[str, object]]:
-    """`user`'s refresh tokens, oldest first: when each was issued, until when it could be used, and whether it
-    was used up (rotated), revoked or ended (a password change, a reset...). Each login, activation or claim
-    issued one, and each refresh replaced one by the next."""
-    rows = (
-        OutstandingToken.objects.filter(user=user)
-        .order_by("created_at", "id")
-        .values("created_at", "expires_at", "blacklistedtoken__blacklisted_at")
-    )
-    return [
-        {
-            "issued_at": row["created_at"],
-            "expires_at": row["expires_at"],
-            "ended_at": row["blacklistedtoken__blacklisted_at"],
-        }
-        for row in rows
-    ]

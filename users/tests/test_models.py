@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from users.models import ActivationToken, User
 from users.phone import InvalidPhoneNumber
@@ -95,12 +96,25 @@ def test_the_request_path_loads_the_same_user_as_the_orm() -> None:
     """User.objects.for_request (every authenticated request) gives what `get(pk=...)` gives, field by field,
     times included (text on SQLite, converted)."""
     user = UserFactory(first_name="Ndéyé", last_name="Mbarga")
-    loaded = User.objects.for_request(user.pk)
+    loaded, live = User.objects.for_request(user.pk)
     expected = User.objects.get(pk=user.pk)
     assert loaded is not None
+    assert live  # no session asked: nothing to refuse
     assert {f.attname: getattr(loaded, f.attname) for f in User._meta.concrete_fields} == {
         f.attname: getattr(expected, f.attname) for f in User._meta.concrete_fields
     }
     assert loaded.date_joined.tzinfo is not None
     assert not loaded._state.adding
-    assert User.objects.for_request(user.pk + 1000) is None
+    assert User.objects.for_request(user.pk + 1000) == (None, False)
+
+
+def test_the_request_path_tells_whether_the_tokens_session_is_live() -> None:
+    from users.models import Session
+
+    user, other = UserFactory(phone="+237670000001"), UserFactory(phone="+237670000002")
+    mine, theirs = Session.objects.create(user=user, device="a"), Session.objects.create(user=other, device="b")
+    assert User.objects.for_request(user.pk, mine.pk)[1] is True
+    assert User.objects.for_request(user.pk, theirs.pk)[1] is False  # another account's session
+    assert User.objects.for_request(user.pk, 999_999)[1] is False
+    Session.objects.filter(pk=mine.pk).update(ended_at=timezone.now())
+    assert User.objects.for_request(user.pk, mine.pk) == (user, False)
