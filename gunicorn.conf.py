@@ -18,4 +18,5 @@ timeout = _config.timeout
 graceful_timeout = _config.graceful_timeout
 keepalive = _config.keepalive
 accesslog = _config.accesslog
+access_log_format = _config.access_log_format
 loglevel = _config.loglevel

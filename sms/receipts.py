@@ -64,14 +64,27 @@ class MalformedReceipt(Exception):
     """The callback is not a delivery receipt (a required field missing or of the wrong type)."""
 
 
+#: The longest message id a record keeps (users.models.SmsRecord.provider_message_id, provider_code).
+MAX_ID_LENGTH = 64
+
+
 @dataclass(frozen=True)
 class Receipt:
-    """What a provider says of one message: `status` one of ours, or "" for a word that moves nothing."""
+    """What a provider says of one message: `status` one of ours, or "" for a word that moves nothing.
+
+    Raises MalformedReceipt for a message id no record can hold (empty, over MAX_ID_LENGTH characters, or with a
+    NUL, which PostgreSQL refuses in text); the error code is cut to what a record keeps, NULs removed.
+    """
 
     provider: str
     message_id: str
     status: str
     error_code: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.message_id or len(self.message_id) > MAX_ID_LENGTH or "\x00" in self.message_id:
+            raise MalformedReceipt("the message id is empty, too long or holds a NUL")
+        object.__setattr__(self, "error_code", self.error_code.replace("\x00", "")[:MAX_ID_LENGTH])
 
 
 def fields(data: object) -> dict[str, str]:
@@ -111,7 +124,7 @@ def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> st
     """Twilio's X-Twilio-Signature: base64 of HMAC-SHA1, keyed with the auth token, of the full URL followed
     by every POST parameter's name and value, sorted by name."""
     payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
-    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    digest = hmac.new(auth_token.encode(), payload.encode("utf-8", "surrogatepass"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -121,7 +134,9 @@ def twilio_receipt(url: str, data: object, signature: str | None) -> Receipt:
     MessageSid or MessageStatus."""
     params = fields(data)
     token = settings.TWILIO_AUTH_TOKEN
-    if not token or not signature or not hmac.compare_digest(twilio_signature(url, params, token), signature):
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters (a TypeError, so a 500, for anyone).
+    given = (signature or "").encode("utf-8", "surrogatepass")
+    if not token or not given or not hmac.compare_digest(twilio_signature(url, params, token).encode(), given):
         raise ReceiptRefused("bad or missing X-Twilio-Signature")
     sid, word = params.get("MessageSid", ""), params.get("MessageStatus", "")
     if not sid or not word:
@@ -131,7 +146,7 @@ def twilio_receipt(url: str, data: object, signature: str | None) -> Receipt:
 
 def check_secret(given: str | None, expected: str) -> None:
     """Raise ReceiptRefused unless `given` is `expected` (constant time) and `expected` is set."""
-    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not expected or not given or not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode()):
         raise ReceiptRefused("bad or missing callback secret")
 
 

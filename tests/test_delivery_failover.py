@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -275,3 +277,25 @@ def test_the_health_answer_is_json_serialisable_with_every_figure(api_client: AP
     undelivered_receipts(sms_stats.MIN_RECEIPTS, provider="locmem")
     body = api_client.get("/api/v1/health/").json()
     assert json.loads(json.dumps(body))["sms_backends"][0]["tried_last"] is True
+
+
+def test_a_code_about_to_expire_is_not_sent_again(
+    api_client: APIClient, wire: responses.RequestsMock, settings: Any
+) -> None:
+    """A resend needs redelivery.RESEND_MIN_TIME_LEFT of the code's life left: after that it would only arrive
+    to a code that no longer works."""
+    sign_up(api_client)
+    almost_over = timezone.now() + settings.ACTIVATION_CODE_TTL - redelivery.RESEND_MIN_TIME_LEFT + timedelta(seconds=1)
+    assert redelivery.redeliver_overdue(now=almost_over) == (0, 0)
+    assert texts_to(wire, AT_URL) == []
+
+
+def test_a_providers_standing_lasts_a_day_then_it_is_judged_anew() -> None:
+    undelivered_receipts(10)
+    assert sms_stats.poor(["twilio"]) == {"twilio"}
+    key = cache.make_key(sms_stats._standing_key("twilio"))
+    expire_info = getattr(cache, "_expire_info", None)
+    if expire_info is not None:  # LocMemCache
+        assert 0 < expire_info[key] - time.time() <= sms_stats.STANDING_SECONDS
+    else:  # Redis
+        assert 0 < cache._cache.get_client(key).ttl(key) <= sms_stats.STANDING_SECONDS  # type: ignore[attr-defined]

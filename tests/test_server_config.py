@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from gunicorn.config import Config
 
-from waterbill.server import DEFAULT_THREADS, DEFAULT_WORKERS
+from waterbill.server import ACCESS_LOG_FORMAT, DEFAULT_THREADS, DEFAULT_WORKERS
 
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 VARIABLES = (
@@ -52,6 +52,7 @@ def test_defaults_are_a_threaded_worker_with_many_threads(monkeypatch: pytest.Mo
         "graceful_timeout": 30,
         "keepalive": 5,
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
         "loglevel": "info",
     }
     assert DEFAULT_THREADS >= 16
@@ -135,3 +136,34 @@ def test_gunicorn_itself_reads_the_file() -> None:
     )
     assert refused.returncode != 0
     assert "GUNICORN_THREADS='many'" in refused.stderr
+
+
+def test_the_access_log_never_holds_a_query_string() -> None:
+    """The receipts' callback secret travels in the query string: gunicorn writes the path only."""
+    from types import SimpleNamespace
+
+    from gunicorn.glogging import Logger
+
+    config = Config()
+    config.set("access_log_format", ACCESS_LOG_FORMAT)
+    request = SimpleNamespace(
+        headers=[],
+        method="POST",
+        path="/api/v1/sms/status/orange/",
+        query="secret=s3cr3t",
+        version=(1, 1),
+        uri="/api/v1/sms/status/orange/?secret=s3cr3t",
+    )
+    response = SimpleNamespace(status="204 No Content", sent=0, headers=[])
+    environ = {
+        "REMOTE_ADDR": "127.0.0.1",
+        "RAW_URI": request.uri,
+        "QUERY_STRING": request.query,
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": request.path,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    atoms = Logger(config).atoms(response, request, environ, SimpleNamespace(seconds=0, microseconds=1000))
+    line = ACCESS_LOG_FORMAT % atoms
+    assert "/api/v1/sms/status/orange/" in line
+    assert "s3cr3t" not in line

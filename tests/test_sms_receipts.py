@@ -11,7 +11,7 @@ import pytest
 import responses
 from rest_framework.test import APIClient
 
-from sms.receipts import twilio_signature
+from sms.receipts import Receipt, twilio_signature
 from users.models import SmsRecord
 from users.tests.factories import SmsRecordFactory
 
@@ -290,3 +290,39 @@ def test_orange_sends_ask_for_a_receipt_and_name_the_message_by_its_callback_dat
     request = json.loads(responses.calls[1].request.body)["outboundSMSMessageRequest"]["receiptRequest"]
     assert request == {"notifyURL": f"{BASE}{ORANGE}?secret=orange-secret", "callbackData": result.message_id}
     assert len(result.message_id) == 32
+
+
+# --- Bodies and headers meant to break the endpoints (review of issue 11) --------------------------------------
+
+
+@pytest.mark.parametrize("signature", ["é", "\udcff", "ø" * 28])
+def test_a_non_ascii_twilio_signature_is_refused_not_a_500(signature: str) -> None:
+    """compare_digest refuses a str with non-ASCII characters: compared as bytes, it is a wrong signature."""
+    record = twilio_record()
+    response = APIClient().post(
+        TWILIO, urlencoded(twilio_form("delivered")), content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+    )
+    assert (response.status_code, response.json()["code"]) == (403, "receipt_refused")
+    record.refresh_from_db()
+    assert record.status == "accepted"
+
+
+@pytest.mark.parametrize("secret", ["é", "%C3%A9", "%ED%B3%BF"])
+def test_a_non_ascii_callback_secret_is_refused_not_a_500(secret: str) -> None:
+    assert post_at(at_report("Success"), secret=secret).status_code == 403
+    assert post_orange(orange_notification("DeliveredToTerminal"), secret=secret).status_code == 403
+
+
+@pytest.mark.parametrize("message_id", ["ATXid\x00", "x" * 65])
+def test_a_message_id_no_record_can_hold_is_malformed(message_id: str) -> None:
+    """A NUL (PostgreSQL refuses it in text: a 500 there, not on SQLite) or an id longer than a record keeps."""
+    assert post_at({**at_report("Success"), "id": message_id}).status_code == 400
+    assert post_orange(orange_notification("DeliveredToTerminal", reference=message_id)).status_code == 400
+    form = {**twilio_form("delivered"), "MessageSid": message_id}
+    assert signed_twilio(form).status_code == 400
+
+
+def test_a_failure_reason_with_a_nul_or_too_long_is_kept_cut_and_clean() -> None:
+    receipt = Receipt("africastalking", "ATXid_1", "undelivered", "Absent\x00Subscriber" + "!" * 100)
+    assert receipt.error_code == ("AbsentSubscriber" + "!" * 100)[:64]

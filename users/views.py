@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
@@ -721,6 +721,17 @@ RECEIPT_PARSERS = [FormParser, JSONParser]
 FORM_RECEIPT = {"application/x-www-form-urlencoded": {"type": "object"}, "application/json": {"type": "object"}}
 
 
+TWILIO_SIGNATURE = OpenApiParameter(
+    "X-Twilio-Signature", str, OpenApiParameter.HEADER, required=True,
+    description="Base64 HMAC-SHA1, keyed with the auth token, of the public URL and the sorted POST parameters.",
+)
+CALLBACK_SECRET = OpenApiParameter(
+    "secret", str, OpenApiParameter.QUERY, required=True,
+    description="Our callback secret (AFRICASTALKING_CALLBACK_SECRET / ORANGE_CALLBACK_SECRET), in the URL "
+    "registered with the provider; never in the access log (docs/operations.md).",
+)
+
+
 class ReceiptView(PublicAPIView):
     """A provider's delivery receipts (sms.receipts parses, users.services.receipts applies): always 204 once
     authenticated and well-formed, whatever it says; a resend of the code it calls for starts once the 204 is
@@ -734,7 +745,7 @@ class TwilioStatusView(ReceiptView):
 
     parser_classes = RECEIPT_PARSERS
 
-    @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES,
+    @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES, parameters=[TWILIO_SIGNATURE],
                    tags=["sms"], summary="Twilio status callback")
     def post(self, request: Request) -> Response:
         # Behind the TLS proxy, the URL Twilio signed is the public one, not the one this process sees.
@@ -749,7 +760,7 @@ class AfricasTalkingStatusView(ReceiptView):
 
     parser_classes = RECEIPT_PARSERS
 
-    @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES,
+    @extend_schema(request=FORM_RECEIPT, responses=RECEIPT_RESPONSES, parameters=[CALLBACK_SECRET],
                    tags=["sms"], summary="Africa's Talking delivery report")
     def post(self, request: Request) -> Response:
         tasks: list[Callable[[], None]] = []
@@ -761,7 +772,7 @@ class OrangeStatusView(ReceiptView):
     """Orange's deliveryInfoNotification (JSON), authenticated by our secret in the URL (`?secret=`)."""
 
     @extend_schema(request={"application/json": {"type": "object"}}, responses=RECEIPT_RESPONSES, tags=["sms"],
-                   summary="Orange delivery receipt")
+                   parameters=[CALLBACK_SECRET], summary="Orange delivery receipt")
     def post(self, request: Request) -> Response:
         tasks: list[Callable[[], None]] = []
         receipts.orange(request.data, request.query_params.get("secret"), later=tasks.append)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -27,6 +27,8 @@ SENDS: dict[str, Callable[[BaseSmsBackend, str, str], SendResult]] = {
     "password_reset": lambda backend, phone, code: backend.send_message(phone, reset_text(code)),
     "phone_change": lambda backend, phone, code: backend.send_message(phone, phone_change_text(code)),
 }
+#: A code is sent again only while at least this much of its lifetime is left.
+RESEND_MIN_TIME_LEFT = timedelta(minutes=2)
 
 
 def redeliver(record_id: int, *, now: datetime | None = None) -> SmsRecord | None:
@@ -64,7 +66,9 @@ def redeliver(record_id: int, *, now: datetime | None = None) -> SmsRecord | Non
                 now,
                 lambda: send(backend, record.phone, code),
                 allowance=RESENDABLE[record.purpose],
-                per_block=False,
+                # A sign-up code's resend counts on its number block like the first send: pumped numbers that
+                # never report "delivered" must not get twice the block's SMS (review of issue 11).
+                per_block=record.purpose == "activation",
             )
     except DomainError as exc:
         logger.error("%s code to %s not sent again: %s", record.purpose, mask_phone(record.phone), exc.code)
@@ -95,7 +99,8 @@ def _still_usable(record: SmsRecord, code: str, now: datetime) -> bool:
     return (
         row is not None
         and row.used_at is None
-        and not row.is_expired(now)
+        # Time left to type it: a resend arriving as the code expires would only be a second useless SMS.
+        and not row.is_expired(now + RESEND_MIN_TIME_LEFT)
         and row.attempts < settings.ACTIVATION_MAX_ATTEMPTS
         and row.matches(code)
     )

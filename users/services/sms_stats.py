@@ -87,6 +87,10 @@ def _standing_key(provider: str) -> str:
     return f"sms:standing:{provider}"
 
 
+#: How long a provider's standing (its recent delivered ratio) orders the failover before it must be judged anew.
+STANDING_SECONDS = 24 * 3600
+
+
 def judge(provider: str) -> float | None:
     """After a final receipt from `provider`: its recent ratio, kept in the shared cache for the failover
     order (`poor`). An ERROR when it falls below SMS_MIN_DELIVERED_RATIO (once, as it crosses), an INFO when
@@ -95,7 +99,9 @@ def judge(provider: str) -> float | None:
     was_poor = provider in poor([provider])
     is_poor = _below(ratio, settings.SMS_MIN_DELIVERED_RATIO)
     try:
-        cache.set(_standing_key(provider), ratio, timeout=None)
+        # For a day at most: a provider tried last gets few sends, hence few receipts to judge it again by; a day
+        # later it takes its configured place and earns its standing anew (review of issue 11).
+        cache.set(_standing_key(provider), ratio, timeout=STANDING_SECONDS)
     except RedisError as exc:
         logger.warning("SMS provider %s: standing not kept (cache unavailable: %s)", provider, exc)
     if is_poor and not was_poor:
