@@ -40,6 +40,15 @@ def is_open(backend: str, now: datetime | None = None) -> bool:
     return isinstance(open_until, (int, float)) and now.timestamp() < open_until
 
 
+def recent_failures(backend: str, now: datetime | None = None) -> int | None:
+    """The backend's failures in a row (no success since) in the current WINDOW at `now`: its sends are failing
+    as soon as this is above 0, before the circuit opens. None when the cache cannot tell."""
+    try:
+        return _failures.get(backend, now or timezone.now())
+    except CounterUnavailable:
+        return None
+
+
 def record_failure(backend: str, now: datetime | None = None) -> None:
     """Count a failure (provider down, too slow) at `now` (default: the current time); the FAILURES_TO_OPEN-th
     in a row within a window opens the circuit for OPEN_SECONDS. Never raises: with the cache failing,

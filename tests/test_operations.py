@@ -33,6 +33,7 @@ def test_health_is_ok_when_everything_answers(api_client: APIClient) -> None:
                 "name": "locmem",
                 "available": True,
                 "circuit": "closed",
+                "recent_failures": 0,
                 "delivered_ratio_24h": None,
                 "recent_delivered_ratio": None,
                 "tried_last": False,
@@ -131,7 +132,7 @@ def test_health_details_each_backends_circuit_and_its_delivered_ratio_over_24_ho
     for _ in range(breaker.FAILURES_TO_OPEN):
         breaker.record_failure("console")
     body = api_client.get(HEALTH).json()
-    assert body["checks"]["sms"] == "ok"  # one backend can send
+    assert body["checks"]["sms"] == "degraded"  # one backend can send, the other's sends are failing
     assert [{key: backend[key] for key in ("name", "available", "circuit", "delivered_ratio_24h")}
             for backend in body["sms_backends"]] == [
         {"name": "locmem", "available": True, "circuit": "closed", "delivered_ratio_24h": 0.75},
@@ -140,10 +141,24 @@ def test_health_details_each_backends_circuit_and_its_delivered_ratio_over_24_ho
 
 
 @pytest.mark.django_db
+def test_health_says_degraded_as_soon_as_recent_sends_fail_before_the_circuit_opens(api_client: APIClient) -> None:
+    """Issue 13: three failed sends said `sms: ok` until the fifth opened the circuit."""
+    from sms import breaker
+
+    for _ in range(3):
+        breaker.record_failure("locmem")
+    body = api_client.get(HEALTH).json()
+    assert (body["checks"]["sms"], body["sms_backends"][0]["recent_failures"]) == ("degraded", 3)
+    assert body["sms_backends"][0]["circuit"] == "closed"
+    breaker.record_success("locmem")
+    assert api_client.get(HEALTH).json()["checks"]["sms"] == "ok"
+
+
+@pytest.mark.django_db
 def test_health_without_the_database_leaves_the_sms_figures_out(api_client: APIClient) -> None:
     with patch("waterbill.health.connection.cursor", side_effect=OperationalError("connection refused")):
         body = api_client.get(HEALTH).json()
-    assert body["sms_backends"] == [{"name": "locmem", "available": True, "circuit": "closed"}]
+    assert body["sms_backends"] == [{"name": "locmem", "available": True, "circuit": "closed", "recent_failures": 0}]
 
 
 def test_send_test_sms_is_a_users_command() -> None:

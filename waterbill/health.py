@@ -67,17 +67,19 @@ def _backends(with_database: bool) -> list[dict[str, Any]]:
             logger.error("Health check: SMS backend %s failed its availability check: %s", backend.name, exc)
             available = False
         circuit = "open" if breaker.is_open(backend.name) else "closed"
+        failing = breaker.recent_failures(backend.name)
         answer.append({"name": backend.name, "available": available, "circuit": circuit,
-                       **figures.get(backend.name, {})})
+                       "recent_failures": failing, **figures.get(backend.name, {})})
     return answer
 
 
 def _sms(backends: list[dict[str, Any]]) -> str:
-    """The SMS check: "ok", "degraded" (an hourly SMS allowance is 80% spent, or the cache cannot tell, or a
-    backend delivers so little that the failover tries it last) or "unavailable" (no backend can send)."""
+    """The SMS check: "ok", "degraded" (a backend's last sends failed, before its circuit opens; an hourly SMS
+    allowance is 80% spent, or the cache cannot tell; or a backend delivers so little that the failover tries it
+    last) or "unavailable" (no backend can send)."""
     if not any(backend["available"] for backend in backends):
         return "unavailable"
-    if any(backend.get("tried_last") for backend in backends):
+    if any(backend.get("tried_last") or backend.get("recent_failures") != 0 for backend in backends):
         return "degraded"
     spent = budget.usage(timezone.now())
     if spent is None or any(allowance.share >= BUDGET_WARNING_SHARE for allowance in spent):
