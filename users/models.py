@@ -171,6 +171,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when the customer deletes the account (DELETE /users/me/): disabled at once, erased after
     # ACCOUNT_DELETION_GRACE_DAYS by `erase_deleted_accounts` unless the support desk restores it.
     deletion_requested_at = models.DateTimeField(_("deletion asked at"), null=True, blank=True, editable=False)
+    # The privacy notice accepted at sign-up (PRIVACY_NOTICE_VERSION, when set): which, in which language, when.
+    privacy_notice_version = models.CharField(_("privacy notice accepted"), max_length=32, blank=True, editable=False)
+    privacy_notice_language = models.CharField(_("in"), max_length=8, blank=True, editable=False)
+    privacy_notice_accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
     # The language of every SMS sent to this user: the sign-up's, editable on /users/me/.
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # Hash of the secret the sign-up answered to its client: only that client may activate the account.

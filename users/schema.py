@@ -301,6 +301,7 @@ def exported() -> dict[str, Any]:
         "date_joined": user.date_joined,
         "activated_at": activated,
         "last_login": None,
+        "privacy_notice": {"version": "", "language": "", "accepted_at": None},
         "password": "stored as an Argon2id hash only: it cannot be exported",
     }
     sms = {

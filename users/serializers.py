@@ -175,6 +175,12 @@ class RegisterSerializer(RequestSerializer):
     last_name = name_field()
     password = password_field()
     password_confirm = password_field()
+    privacy_notice_version = StrictCharField(
+        required=False,
+        max_length=32,
+        help_text="Required when the API asks for consent (PRIVACY_NOTICE_VERSION is set): the version of the "
+        "privacy notice the customer accepted, equal to the current one (else `privacy_notice_outdated`).",
+    )
 
     def validate_body(self, data: Any) -> dict[str, str]:
         """clean_registration judges every body, `null` included (DRF would answer its own untranslated `null`)."""
@@ -182,7 +188,7 @@ class RegisterSerializer(RequestSerializer):
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         """The keyword arguments of users.services.registration.register. Raises ValidationFailed."""
-        return asdict(clean_registration(data))
+        return asdict(clean_registration(data, notice=settings.PRIVACY_NOTICE_VERSION))
 
 
 class RegistrationSerializer(serializers.Serializer):
@@ -344,6 +350,14 @@ class AccountDeletionResultSerializer(serializers.Serializer):
     erase_after = serializers.DateTimeField()
 
 
+class ExportedConsentSerializer(serializers.Serializer):
+    """The privacy notice accepted at sign-up ("" and null when none was asked)."""
+
+    version = serializers.CharField()
+    language = serializers.CharField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+
+
 class ExportedAccountSerializer(serializers.Serializer):
     """The account as stored (the password only says how it is kept)."""
 
@@ -356,6 +370,7 @@ class ExportedAccountSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField()
     activated_at = serializers.DateTimeField(allow_null=True)
     last_login = serializers.DateTimeField(allow_null=True)
+    privacy_notice = ExportedConsentSerializer()
     password = serializers.CharField()
 
 

@@ -62,15 +62,17 @@ class SignupData:
     first_name: str
     last_name: str
     password: str
+    privacy_notice_version: str = ""
 
 
-def clean_registration(data: Any) -> SignupData:
-    """Check a raw sign-up (a dict: phone in any spelling, first_name, last_name, password, password_confirm).
+def clean_registration(data: Any, *, notice: str = "") -> SignupData:
+    """Check a raw sign-up (a dict: phone in any spelling, first_name, last_name, password, password_confirm;
+    with `notice`, the version of the privacy notice that must be accepted, `privacy_notice_version` too).
 
     Returns the cleaned data. Raises ValidationFailed listing every invalid field at once with its codes:
     `required`, `invalid`, `max_length`, `invalid_characters`, the phone codes of users.phone.normalize_phone,
-    Django's password-validator codes, `password_mismatch`; or `non_field_errors` / `invalid` when `data` is
-    not a dict.
+    Django's password-validator codes, `password_mismatch`, `privacy_notice_outdated`; or `non_field_errors` /
+    `invalid` when `data` is not a dict.
     """
     if not isinstance(data, Mapping):
         raise ValidationFailed({"non_field_errors": [(_("Send a JSON object."), "invalid")]})
@@ -93,10 +95,17 @@ def clean_registration(data: Any) -> SignupData:
             errors["password"] = rejected
         if confirm and confirm != password:
             errors["password_confirm"] = [(_("The two passwords do not match."), "password_mismatch")]
+    # Checked whenever sent (its type and length, as every field); required and recorded only while a notice is.
+    given = "privacy_notice_version" in data or notice
+    accepted = _text(data, "privacy_notice_version", errors, strip=True, max_length=32) if given else ""
+    accepted = accepted if notice else ""
+    if accepted and accepted != notice:
+        message = _("Accept the current privacy notice (version %(version)s) to sign up.") % {"version": notice}
+        errors["privacy_notice_version"] = [(message, "privacy_notice_outdated")]
     if errors:
         logger.warning("Registration refused: invalid %s", ", ".join(errors))
         raise ValidationFailed(errors)
-    return SignupData(phone=phone, password=password, **names)
+    return SignupData(phone=phone, password=password, privacy_notice_version=accepted, **names)
 
 
 def _text(

@@ -269,6 +269,9 @@ SIGNUP_SMS_PER_BLOCK_PER_HOUR = env_int("SIGNUP_SMS_PER_BLOCK_PER_HOUR", 10)
 # Days an SMS record (users.SmsRecord: number, purpose, provider, status; never the code) is kept before
 # `manage.py purge_sms_records` deletes it: numbers are personal data, kept no longer than support needs them.
 SMS_RECORD_RETENTION_DAYS = env_count("SMS_RECORD_RETENTION_DAYS", 90)
+# The version of the privacy notice a sign-up must accept (`privacy_notice_version` in the register body, equal
+# to this; the account records it, its language and the time). Unset: nothing is asked.
+PRIVACY_NOTICE_VERSION = env_str("PRIVACY_NOTICE_VERSION", "")
 # Days between a customer deleting the account (DELETE /users/me/: disabled at once) and `manage.py
 # erase_deleted_accounts`, run daily, erasing its personal data; the support desk can restore it meanwhile.
 ACCOUNT_DELETION_GRACE_DAYS = env_count("ACCOUNT_DELETION_GRACE_DAYS", 7)

@@ -28,6 +28,11 @@ def export(user: User, *, now: datetime | None = None) -> dict[str, Any]:
             "date_joined": user.date_joined,
             "activated_at": user.activated_at,
             "last_login": user.last_login,
+            "privacy_notice": {
+                "version": user.privacy_notice_version,
+                "language": user.privacy_notice_language,
+                "accepted_at": user.privacy_notice_accepted_at,
+            },
             "password": "stored as an Argon2id hash only: it cannot be exported",
         },
         "sessions": list(

@@ -58,6 +58,7 @@ def register(
     first_name: str,
     last_name: str,
     password: str,
+    privacy_notice_version: str = "",
     client_ip: str | None = None,
     now: datetime | None = None,
 ) -> Registration:
@@ -93,6 +94,12 @@ def register(
         "date_joined": now,
         "language": _request_language(),
     }
+    if privacy_notice_version:  # the consent, as it was given: which notice, in which language, when
+        fields.update(
+            privacy_notice_version=privacy_notice_version,
+            privacy_notice_language=fields["language"],
+            privacy_notice_accepted_at=now,
+        )
     token: ActivationToken | None = None
     try:
         # durable: the SMS must leave only when this very transaction commits, never inside a caller's.
