@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 from django.utils import translation
 
 from users.models import CODE_DIGITS
@@ -24,6 +24,28 @@ def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_test_numbers(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """users.W010 under `check --deploy` while SMS_TEST_NUMBERS is set, naming them (users.I010 once
+    SMS_TEST_NUMBERS_ACKNOWLEDGED: shown, not failing the start)."""
+    numbers = sorted(settings.SMS_TEST_NUMBERS)
+    if not numbers:
+        return []
+    text = (
+        f"SMS_TEST_NUMBERS is set: {', '.join(numbers)} receive no SMS and accept a fixed code (app-store review). "
+        "Anyone who knows a number and its code can sign up or reset with it."
+    )
+    if settings.SMS_TEST_NUMBERS_ACKNOWLEDGED:
+        return [Info(text, id="users.I010")]
+    return [
+        Warning(
+            text,
+            hint="Remove them after the review, or set SMS_TEST_NUMBERS_ACKNOWLEDGED=1 while it lasts.",
+            id="users.W010",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

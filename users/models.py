@@ -488,6 +488,7 @@ class AuditEvent(models.Model):
         DELETION = "deletion", _("account deletion asked")
         SESSION_END = "session_end", _("session ended by its owner")
         RESTORE = "restore", _("account restored")
+        TEST_NUMBER = "test_number", _("store-review test number used")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

@@ -223,6 +223,18 @@ if SMS_OTP_DOMAIN and not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?
     raise ImproperlyConfigured(
         f"SMS_OTP_DOMAIN={SMS_OTP_DOMAIN!r} is not a host name (the app's domain, e.g. waterbill.cm, no scheme)."
     )
+# Numbers for app-store review (`+237699999999:123456`, comma-separated, E.164): they receive no SMS and their
+# codes are the fixed one, so that a store reviewer can sign up. `check --deploy` warns while any is set (and
+# the Docker image then refuses to start) unless SMS_TEST_NUMBERS_ACKNOWLEDGED=1, which keeps it as a notice.
+SMS_TEST_NUMBERS: dict[str, str] = {}
+for _entry in env_list("SMS_TEST_NUMBERS"):
+    if not re.fullmatch(r"\+[1-9]\d{7,14}:\d{6}", _entry):
+        raise ImproperlyConfigured(
+            f"SMS_TEST_NUMBERS entry {_entry!r} is not NUMBER:CODE (an E.164 number, a colon, six digits)."
+        )
+    _number, _code = _entry.split(":")
+    SMS_TEST_NUMBERS[_number] = _code
+SMS_TEST_NUMBERS_ACKNOWLEDGED = env_bool("SMS_TEST_NUMBERS_ACKNOWLEDGED", default=False)
 # The health check's delivery figures per SMS backend: a dotted path to a callable `(now, names) -> {name: {...}}`
 # (the sending app's records; waterbill names it by string, as it names every piece of `users`).
 HEALTH_SMS_FIGURES = "users.services.sms_stats.health_figures"

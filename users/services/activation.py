@@ -29,6 +29,7 @@ from users.models import ActivationToken, SmsRecord, User
 from users.phone import mask_phone
 from users.services import audit
 from users.services.delivery import (
+    code_for,
     ensure_available,
     get_gateway,
     issue_activation_code,
@@ -210,7 +211,7 @@ def _send_new_code(user: User, gateway: BaseSmsBackend, now: datetime, *, limite
     ServiceUnavailable when the database fails; an SMS the provider accepted before a failed COMMIT still
     leaves its SmsRecord.
     """
-    code = ActivationToken.generate_code()
+    code = code_for(user.phone)
     token: ActivationToken | None = None
     try:
         with transaction.atomic(durable=True):

@@ -23,7 +23,7 @@ from sms.exceptions import SmsError, SmsNumberRejected, SmsOutcomeUnknown, SmsRe
 from users.exceptions import PhoneRejected, SmsBusy, SmsServiceUnavailable
 from users.models import ActivationToken, SmsRecord, User, VerificationCode, seal_code
 from users.phone import mask_phone
-from users.services import sms_stats
+from users.services import audit, sms_stats
 from users.services.blocks import give_back_block_allowance, take_block_allowance
 from users.services.limits import check_send_limits
 from users.services.sessions import lock_current_session
@@ -72,6 +72,16 @@ def ensure_available(gateway: BaseSmsBackend) -> None:
         raise SmsServiceUnavailable()
 
 
+#: The provider name on the records of the SMS a test number did not get (SMS_TEST_NUMBERS).
+TEST_NUMBER = "test-number"
+
+
+def code_for(phone: str) -> str:
+    """A new code for `phone`: uniformly random, or the fixed code of a store-review test number
+    (settings.SMS_TEST_NUMBERS)."""
+    return settings.SMS_TEST_NUMBERS.get(phone) or ActivationToken.generate_code()
+
+
 def deliver(
     phone: str, now: datetime, send: Callable[[], object], *, allowance: str, per_block: bool | None = None
 ) -> SendResult:
@@ -88,6 +98,11 @@ def deliver(
     the number) or SmsServiceUnavailable (the allowance spent, the allowance or the block uncountable, not
     sent, or its outcome unknown); the raised error's `sms_language` is the language the SMS was in.
     """
+    if phone in settings.SMS_TEST_NUMBERS:
+        # A store reviewer's number: no SMS, nothing spent (its code is the fixed one, code_for); audited.
+        audit.record(audit.Kind.TEST_NUMBER, user=None, detail="SMS not sent", now=now)
+        logger.warning("SMS to test number %s not sent (SMS_TEST_NUMBERS)", mask_phone(phone))
+        return SendResult(provider=TEST_NUMBER)
     per_block = allowance == budget.SIGNUPS if per_block is None else per_block
     try:
         with sends_in_flight().enter():
@@ -200,7 +215,7 @@ def send_verification_code(
     Raises ResendTooSoon, ResendLimitReached, PhoneRejected, SmsServiceUnavailable or SessionEnded; after any
     of them the earlier codes still work. Its SmsRecord is written after the transaction, whatever ended it.
     """
-    code = ActivationToken.generate_code()
+    code = code_for(phone)
     result: SendResult | None = None
     committed = False
     language = user.language

@@ -25,6 +25,7 @@ from users.phone import mask_phone
 from users.services import audit
 from users.services.blocks import check_block_allowance
 from users.services.delivery import (
+    code_for,
     ensure_available,
     get_gateway,
     issue_activation_code,
@@ -84,7 +85,7 @@ def register(
         raise SmsBusy()
     # Argon2id, ~30-40 ms of CPU (docs/performance.md): paid before the transaction, never while holding it.
     password_hash = make_password(password)
-    code = ActivationToken.generate_code()
+    code = code_for(phone)
     signup_token = secrets.token_urlsafe(32)
     fields = {
         "first_name": first_name,
