@@ -100,7 +100,16 @@ def test_only_accounts_past_their_grace_period_are_erased(sms_outbox: list[SmsMe
     out = io.StringIO()
     call_command("erase_deleted_accounts", stdout=out)
     assert "Erased 1 account(s)" in out.getvalue()
+    assert "deleted 0 audit event(s) older than 365 day(s)" in out.getvalue()
     assert set(User.objects.values_list("pk", flat=True)) == {recent.pk, alive.pk}
+
+
+def test_the_daily_run_also_deletes_the_audit_events_past_their_retention() -> None:
+    old = AuditEvent.objects.create(kind=AuditEvent.Kind.LOGIN, created_at=timezone.now() - timedelta(days=366))
+    kept = AuditEvent.objects.create(kind=AuditEvent.Kind.LOGIN, created_at=timezone.now() - timedelta(days=300))
+    call_command("erase_deleted_accounts", stdout=io.StringIO())
+    assert list(AuditEvent.objects.all()) == [kept]
+    assert not AuditEvent.objects.filter(pk=old.pk).exists()
 
 
 def test_erasure_leaves_no_number_and_no_name_in_any_table(owner: User, sms_outbox: list[SmsMessage]) -> None:
