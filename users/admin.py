@@ -34,7 +34,7 @@ from users.services import AccountDeletionService, ActivationService, audit, sms
 from users.services.deletion import erase_after
 from users.services.delivery import send_notice
 from users.services.recovery import end_old_number
-from users.services.sessions import end_sessions
+from users.services.sessions import disable_account, end_sessions
 from users.texts import phone_changed_text
 from waterbill.errors import DomainError
 
@@ -43,6 +43,19 @@ def staff_action(request: HttpRequest, user: User, action: str) -> None:
     """The audit event of a support-desk action on `user`, by the staff member logged in."""
     actor = request.user if isinstance(request.user, User) else None
     audit.record(audit.Kind.ADMIN_ACTION, user=user, actor=actor, client_ip=client_address(request), detail=action)
+
+
+def each_locked(request: HttpRequest, queryset: QuerySet[User], change: Callable[[User], None], action: str) -> int:
+    """Apply `change` to each selected account in a transaction of its own, its row locked (the lock a refresh
+    takes), with the staff member's audit event; how many."""
+    count = 0
+    for pk in queryset.values_list("pk", flat=True):
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=pk)
+            change(user)
+            staff_action(request, user, action)
+        count += 1
+    return count
 
 
 class PhoneFormField(forms.CharField):
@@ -575,13 +588,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
     def end_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Sign every device of each selected account out at once (a phone reported stolen): every access and
         refresh token is refused from the commit on; the customer logs in again."""
-        count = 0
-        for pk in queryset.values_list("pk", flat=True):
-            with transaction.atomic():
-                user = User.objects.select_for_update().get(pk=pk)
-                end_sessions(user)
-                staff_action(request, user, "end_sessions")
-            count += 1
+        count = each_locked(request, queryset, end_sessions, "end_sessions")
         self.message_user(
             request,
             ngettext("Sessions ended for %(count)d account.", "Sessions ended for %(count)d accounts.", count)
@@ -594,16 +601,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         """Disable each selected account, pending sign-ups included (they can then no longer be activated):
         every session ends and every live code dies. Re-enable one by ticking "active" on its page."""
         now = timezone.now()
-        count = 0
-        for pk in queryset.values_list("pk", flat=True):
-            with transaction.atomic():
-                user = User.objects.select_for_update().get(pk=pk)
-                User.objects.filter(pk=pk).update(is_active=False, disabled_at=now)
-                ActivationToken.objects.filter(user=user).retire(now)
-                VerificationCode.objects.filter(user=user).retire(now)
-                end_sessions(user)
-                staff_action(request, user, "disable")
-            count += 1
+        count = each_locked(request, queryset, lambda user: disable_account(user, now), "disable")
         self.message_user(
             request,
             ngettext("%(count)d account disabled.", "%(count)d accounts disabled.", count) % {"count": count},

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import Token
 from users import serializers as s
 from users.backends import client_address
 from users.models import User
-from users.services.sessions import device_label, open_session
+from users.services.sessions import device_label, device_of, open_session
 from users.tokens import session_id_of, token_pair
 from waterbill.exception_handler import parse_error_body
 from waterbill.tasks import run_after_response
@@ -121,6 +121,12 @@ def new_session_pair(request: Request, user: User, device_name: str | None = Non
     first token pair."""
     device = device_label(device_name, request.headers.get("User-Agent", ""))
     return token_pair(user, open_session(user, device=device, client_ip=client_ip(request)))
+
+
+def continued_session_pair(request: Request, user: User) -> dict[str, str]:
+    """After a change that ended every session of `user` (password, number): the caller's device goes on in a
+    new session under the name of the (ended) session the request came in on; that session's first pair."""
+    return new_session_pair(request, user, device_of(current_session(request)))
 
 
 def current_session(request: Request) -> int | None:

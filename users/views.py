@@ -21,6 +21,7 @@ from users.http import (
     PublicAPIView,
     bad_request,
     client_ip,
+    continued_session_pair,
     current_session,
     error,
     new_session_pair,
@@ -37,7 +38,7 @@ from users.services import (
     receipts,
     sms_status,
 )
-from users.services.sessions import device_label, device_of, end_other_sessions, end_session, live_sessions
+from users.services.sessions import device_label, end_other_sessions, end_session, live_sessions
 from users.tokens import revoke, rotate
 from waterbill.parsers import JSONParser
 from waterbill.throttling import FixedWindowScopedThrottle
@@ -521,10 +522,8 @@ class PasswordChangeView(AccountAPIView):
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = self.account(request)
-        device = device_of(current_session(request))
         change_password(user, **serializer.validated_data, client_ip=client_ip(request))
-        # Every session ended; this device goes on in a new one, under its name.
-        return tokens_response(s.TokenPairSerializer(new_session_pair(request, user, device)).data)
+        return tokens_response(s.TokenPairSerializer(continued_session_pair(request, user)).data)
 
 
 class PasswordResetView(PublicAPIView):
@@ -700,11 +699,10 @@ class PhoneChangeConfirmView(AccountAPIView):
     def post(self, request: Request) -> Response:
         serializer = s.CodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        device = device_of(current_session(request))
         user = PhoneChangeService.confirm_change(
             self.account(request), **serializer.validated_data, client_ip=client_ip(request)
         )
-        pair = new_session_pair(request, user, device)  # every session ended: this device goes on in a new one
+        pair = continued_session_pair(request, user)
         return tokens_response(s.ActivationResultSerializer({**pair, "user": user}).data)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +11,11 @@ from django.db import models
 from django.utils import timezone
 
 from users.management.days import positive_days
+
+
+def older_than(model: type[models.Model], days: int, now: datetime | None = None) -> models.QuerySet[Any]:
+    """`model`'s rows whose `created_at` is more than `days` days before `now`."""
+    return model._default_manager.filter(created_at__lt=(now or timezone.now()) - timedelta(days=days))
 
 
 class RetentionCommand(BaseCommand):
@@ -32,7 +37,7 @@ class RetentionCommand(BaseCommand):
 
     def handle(self, *args: Any, days: int | None, dry_run: bool, **options: Any) -> None:
         days = days or getattr(settings, self.days_setting)
-        old = self.model._default_manager.filter(created_at__lt=timezone.now() - timedelta(days=days))
+        old = older_than(self.model, days)
         if dry_run:
             self.stdout.write(f"{old.count()} {self.rows} older than {days} day(s) would be deleted.")
             return

@@ -11,12 +11,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
-from users.models import ActivationToken, SmsRecord, User, VerificationCode
+from users.models import SmsRecord, User, VerificationCode
 from users.phone import mask_phone
 from users.services import audit
 from users.services.delivery import send_notice
 from users.services.login import verify_password
-from users.services.sessions import end_sessions, forget_tokens, lock_current_session
+from users.services.sessions import disable_account, forget_tokens, lock_current_session
 from users.texts import deletion_text
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,7 @@ def request_deletion(
     verify_password(user, password, client_ip=client_ip, now=now, field="password")
     with transaction.atomic():
         locked = lock_current_session(user)
-        User.objects.filter(pk=locked.pk).update(is_active=False, disabled_at=now, deletion_requested_at=now)
-        ActivationToken.objects.filter(user=locked).retire(now)
-        VerificationCode.objects.filter(user=locked).retire(now)
-        end_sessions(locked)
+        disable_account(locked, now, deletion_requested_at=now)
         audit.record(audit.Kind.DELETION, user=locked, client_ip=client_ip, now=now)
     when = erase_after(now)
     logger.info("Deletion of %s asked: erased after %s", mask_phone(user.phone), when.isoformat())

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from users.exceptions import SessionEnded, SessionNotFound
-from users.models import AuditEvent, Session, User
+from users.models import ActivationToken, AuditEvent, Session, User, VerificationCode
 from users.services import audit
 
 DEVICE_MAX_LENGTH = 64
@@ -107,3 +107,13 @@ def forget_tokens(user: User) -> None:
     erased, whose tokens no longer need refusing (the user row goes in the same transaction)."""
     OutstandingToken.objects.filter(user=user).delete()
 
+
+
+def disable_account(user: User, now: datetime, **fields: object) -> None:
+    """Inside the caller's transaction, `user`'s row locked: the account is disabled from `now` (with `fields`
+    set too), every live code dies and every session ends. What the support desk's "disable" and the owner's
+    deletion both do."""
+    User.objects.filter(pk=user.pk).update(is_active=False, disabled_at=now, **fields)
+    ActivationToken.objects.filter(user=user).retire(now)
+    VerificationCode.objects.filter(user=user).retire(now)
+    end_sessions(user)

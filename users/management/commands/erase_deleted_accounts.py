@@ -3,13 +3,13 @@ ACCOUNT_DELETION_GRACE_DAYS ago, and the audit events older than AUDIT_RETENTION
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from users.management.retention import older_than
 from users.models import AuditEvent
 from users.services import AccountDeletionService
 
@@ -24,8 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         erased = AccountDeletionService.erase_due(now)
-        cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-        events, _ = AuditEvent.objects.filter(created_at__lt=cutoff).delete()
+        events, _ = older_than(AuditEvent, settings.AUDIT_RETENTION_DAYS, now).delete()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Erased {erased} account(s) past their grace period; deleted {events} audit event(s) older than "
